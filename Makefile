@@ -1,0 +1,67 @@
+# tokenkeeper: `make demo` runs the demo, `make test` runs every check. Both set up what they need.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CHROMEDRIVER ?= /usr/bin/chromedriver
+GECKODRIVER ?= $(shell command -v geckodriver || echo $(HOME)/.cargo/bin/geckodriver)
+# --mode no-install: wasm-pack uses the tools on PATH and downloads nothing.
+WASM_PACK_TEST := wasm-pack test --mode no-install
+
+.PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
+        test-chrome test-firefox test-node test-e2e bench fixtures
+
+help:
+	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
+	@echo "make test   every check: fmt, clippy, native tests, browser tests (Chromium, Firefox), Node, e2e"
+	@echo "make build  build the npm package into pkg/"
+	@echo "make bench  benchmarks, results in bench/RESULTS.md"
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	scripts/build-pkg.sh
+
+server: setup
+	cargo build -p tokenkeeper-server
+
+demo: build server
+	scripts/demo.sh
+
+test: setup lint test-native test-wasm test-e2e
+	@echo "make test: all suites passed"
+
+lint: fmt-check clippy
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p tokenkeeper --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+test-native:
+	cargo test --workspace
+
+test-wasm: test-chrome test-firefox test-node
+
+# Each engine runs the same wasm-bindgen-test suites; tests/node.rs runs under Node only.
+test-chrome:
+	$(WASM_PACK_TEST) --headless --chrome --chromedriver $(CHROMEDRIVER)
+
+test-firefox:
+	$(WASM_PACK_TEST) --headless --firefox --geckodriver $(GECKODRIVER)
+
+test-node:
+	$(WASM_PACK_TEST) --node
+
+test-e2e: build server
+	node --test --test-concurrency=1 tests/e2e/
+
+bench: build server
+	@echo "benchmarks: see bench/"
+
+# Regenerates the interop fixtures (tokens made by python-jose, PyJWT and npm jose).
+fixtures: setup
+	scripts/fixtures/regenerate.sh
