@@ -1,0 +1,998 @@
+//! Client options: the Rust form of `AuthClientOptions`, the three profile presets, and their
+//! validation into a [`Config`] the rest of the core trusts.
+//!
+//! [`AuthClientOptions`] mirrors the JavaScript object field by field (camelCase through serde,
+//! so the facade can feed it through serde-wasm-bindgen). Every field is optional except
+//! `baseUrl`; [`Config::resolve`] fills the gaps from the chosen [`Profile`] and rejects what
+//! cannot work with a `config` [`AuthError`]. Unknown fields are rejected too: in JavaScript a
+//! typo such as `refreshMargin` would otherwise be silently ignored.
+//!
+//! URLs are handled without a URL library (the `url` crate would add a large share to the wasm
+//! binary for the few checks needed here): `baseUrl` is either an absolute `http(s)` URL or a path
+//! starting with `/` (same origin as the page), endpoints are paths joined to it or absolute URLs.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::logic::error::AuthError;
+use crate::logic::roles::RoleClaims;
+
+/// A preset for one of the seed backend shapes (`profile` option).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// `/auth/login` (form), `/auth/refresh` (JSON, rotating), `/auth/logout`, `/auth/me`.
+    #[default]
+    Standard,
+    /// `/auth/login` (form), `/auth/refresh?refresh_token=…`, no logout, `/users/me`.
+    Minimal,
+    /// `/api/v1/login` (JSON `{email, password}`), no refresh, no logout, `/api/v1/me`.
+    V1,
+}
+
+/// How login credentials are sent.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginEncoding {
+    /// `application/x-www-form-urlencoded`, as FastAPI's `OAuth2PasswordRequestForm` expects.
+    Form,
+    /// A JSON object.
+    Json,
+}
+
+/// How the refresh token travels to the refresh endpoint.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshVia {
+    /// A JSON body `{"<field>": "<refresh token>"}`.
+    Json,
+    /// A query parameter `?<field>=<refresh token>` (FastAPI's bare `refresh_token: str`).
+    Query,
+    /// An HttpOnly cookie the browser sends itself; requests go with `credentials: "include"`.
+    Cookie,
+}
+
+/// Where the session is kept (`storage` option).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// `localStorage`: survives reloads, shared by the tabs of the origin.
+    Local,
+    /// `sessionStorage`: survives reloads, private to the tab.
+    Session,
+    /// Memory only: gone on reload.
+    Memory,
+    /// An app-supplied `TokenStorage` adapter. The JavaScript facade sets this when `storage` is
+    /// an object (an object with functions cannot go through serde); it is never parsed.
+    #[serde(skip_deserializing)]
+    Custom,
+}
+
+impl StorageKind {
+    /// Whether other tabs see the same storage, so that tabs must act as one session (refresh
+    /// under a cross-tab lock, follow each other's writes). A custom adapter is assumed shared:
+    /// wrongly assuming so costs a lock, wrongly assuming not costs duplicate refreshes.
+    pub fn is_shared(self) -> bool {
+        matches!(self, Self::Local | Self::Custom)
+    }
+}
+
+/// A nullable option: absent keeps the preset, `null` says the server has none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Override<T> {
+    /// Not given: the profile's value applies.
+    #[default]
+    Preset,
+    /// Given as `null`: the server has no such endpoint.
+    Disabled,
+    /// Given: this value.
+    Set(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Override<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Absence never reaches here (`#[serde(default)]` yields `Preset`), so `None` is `null`.
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            Some(value) => Self::Set(value),
+            None => Self::Disabled,
+        })
+    }
+}
+
+/// `endpoints` option: paths (joined to `baseUrl`) or absolute URLs; `null` = the server has none.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointOptions {
+    /// The login endpoint (every server has one).
+    #[serde(default)]
+    pub login: Option<String>,
+    /// The refresh endpoint.
+    #[serde(default)]
+    pub refresh: Override<String>,
+    /// The logout endpoint.
+    #[serde(default)]
+    pub logout: Override<String>,
+    /// The current-user endpoint.
+    #[serde(default)]
+    pub me: Override<String>,
+}
+
+/// `login` option: how credentials are sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginOptions {
+    /// Form or JSON body.
+    #[serde(default)]
+    pub encoding: Option<LoginEncoding>,
+    /// The field carrying the username (`"username"`, or `"email"` for v1).
+    #[serde(default)]
+    pub username_field: Option<String>,
+    /// The field carrying the password.
+    #[serde(default)]
+    pub password_field: Option<String>,
+}
+
+/// `refresh` option: how the refresh token is sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshOptions {
+    /// JSON body, query parameter or cookie.
+    #[serde(default)]
+    pub via: Option<RefreshVia>,
+    /// The JSON field or query parameter name (default `"refresh_token"`).
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+/// `responseFields` option: where the token response keeps its values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResponseFieldOptions {
+    /// Default `"access_token"`.
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// Default `"refresh_token"`.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Default `"expires_in"`.
+    #[serde(default)]
+    pub expires_in: Option<String>,
+}
+
+/// The options of `new AuthClient(options)`, as given: every field but `baseUrl` optional.
+///
+/// Resolve them with [`Config::resolve`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthClientOptions {
+    /// Origin (and optional path prefix) of the auth API, or a path such as `/api` for the
+    /// page's own origin.
+    pub base_url: String,
+    /// The backend shape preset; default `standard`.
+    #[serde(default)]
+    pub profile: Option<Profile>,
+    /// Endpoint overrides.
+    #[serde(default)]
+    pub endpoints: Option<EndpointOptions>,
+    /// Login request shape.
+    #[serde(default)]
+    pub login: Option<LoginOptions>,
+    /// Refresh request shape.
+    #[serde(default)]
+    pub refresh: Option<RefreshOptions>,
+    /// Token response field names.
+    #[serde(default)]
+    pub response_fields: Option<ResponseFieldOptions>,
+    /// Where the session is kept; default `local`.
+    #[serde(default)]
+    pub storage: Option<StorageKind>,
+    /// The storage key; default `"tokenkeeper"`.
+    #[serde(default)]
+    pub storage_key: Option<String>,
+    /// Refresh in the background before expiry; default `true`.
+    #[serde(default)]
+    pub auto_refresh: Option<bool>,
+    /// Refresh this long before `exp`; default 60, scaled down for short-lived tokens.
+    #[serde(default)]
+    pub refresh_margin_seconds: Option<f64>,
+    /// Clock tolerance when judging expiry; default 0.
+    #[serde(default)]
+    pub leeway_seconds: Option<f64>,
+    /// Claim paths holding roles; default `["role", "roles", "realm_access.roles"]`.
+    #[serde(default)]
+    pub role_claims: Option<Vec<String>>,
+    /// Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may).
+    #[serde(default)]
+    pub api_origins: Option<Vec<String>>,
+}
+
+impl AuthClientOptions {
+    /// Options with `base_url` and every other field at its default.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The resolved endpoint URLs; `None` where the server has no such endpoint.
+///
+/// Each URL is absolute, or a path starting with `/` when `baseUrl` is a path (the browser
+/// resolves it against the page, as `fetch` does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Login URL.
+    pub login: String,
+    /// Refresh URL, if the server can refresh.
+    pub refresh: Option<String>,
+    /// Logout URL, if the server has one.
+    pub logout: Option<String>,
+    /// Current-user URL, if the server has one.
+    pub me: Option<String>,
+}
+
+/// The resolved login request shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFormat {
+    /// Form or JSON.
+    pub encoding: LoginEncoding,
+    /// The username field name.
+    pub username_field: String,
+    /// The password field name.
+    pub password_field: String,
+}
+
+/// The resolved refresh request shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshFormat {
+    /// How the refresh token travels.
+    pub via: RefreshVia,
+    /// The JSON field or query parameter name.
+    pub field: String,
+}
+
+/// The resolved token response field names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseFields {
+    /// Field holding the access token.
+    pub access_token: String,
+    /// Field holding the refresh token.
+    pub refresh_token: String,
+    /// Field holding the lifetime in seconds.
+    pub expires_in: String,
+}
+
+/// Validated options: what the rest of the core reads. Built only by [`Config::resolve`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    profile: Profile,
+    base_origin: Option<String>,
+    endpoints: Endpoints,
+    login: LoginFormat,
+    refresh: RefreshFormat,
+    response_fields: ResponseFields,
+    storage: StorageKind,
+    storage_key: String,
+    auto_refresh: bool,
+    refresh_margin: Duration,
+    leeway: Duration,
+    role_claims: RoleClaims,
+    api_origins: Vec<String>,
+}
+
+/// The default `storageKey`.
+pub const DEFAULT_STORAGE_KEY: &str = "tokenkeeper";
+/// The default `refreshMarginSeconds`.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// The profile table of `API.md`, as data.
+struct Preset {
+    login: &'static str,
+    refresh: Option<&'static str>,
+    logout: Option<&'static str>,
+    me: Option<&'static str>,
+    encoding: LoginEncoding,
+    username_field: &'static str,
+    via: RefreshVia,
+}
+
+fn preset(profile: Profile) -> Preset {
+    match profile {
+        Profile::Standard => Preset {
+            login: "/auth/login",
+            refresh: Some("/auth/refresh"),
+            logout: Some("/auth/logout"),
+            me: Some("/auth/me"),
+            encoding: LoginEncoding::Form,
+            username_field: "username",
+            via: RefreshVia::Json,
+        },
+        Profile::Minimal => Preset {
+            login: "/auth/login",
+            refresh: Some("/auth/refresh"),
+            logout: None,
+            me: Some("/users/me"),
+            encoding: LoginEncoding::Form,
+            username_field: "username",
+            via: RefreshVia::Query,
+        },
+        Profile::V1 => Preset {
+            login: "/api/v1/login",
+            refresh: None,
+            logout: None,
+            me: Some("/api/v1/me"),
+            encoding: LoginEncoding::Json,
+            username_field: "email",
+            via: RefreshVia::Json,
+        },
+    }
+}
+
+impl Config {
+    /// Validates `options` and fills every default from the profile.
+    ///
+    /// Fails with a `config` error naming the option: a `baseUrl` that is not an `http(s)` URL or
+    /// a `/path`, negative or non-finite seconds, empty names, malformed origins.
+    pub fn resolve(options: AuthClientOptions) -> Result<Self, AuthError> {
+        let profile = options.profile.unwrap_or_default();
+        let preset = preset(profile);
+        let base = BaseUrl::parse(&options.base_url)?;
+
+        let endpoints_in = options.endpoints.unwrap_or_default();
+        let login_path = match endpoints_in.login {
+            Some(path) => path,
+            None => preset.login.to_owned(),
+        };
+        let endpoints = Endpoints {
+            login: base.join("endpoints.login", &login_path)?,
+            refresh: resolve_endpoint(
+                &base,
+                "endpoints.refresh",
+                endpoints_in.refresh,
+                preset.refresh,
+            )?,
+            logout: resolve_endpoint(
+                &base,
+                "endpoints.logout",
+                endpoints_in.logout,
+                preset.logout,
+            )?,
+            me: resolve_endpoint(&base, "endpoints.me", endpoints_in.me, preset.me)?,
+        };
+
+        let login_in = options.login.unwrap_or_default();
+        let login = LoginFormat {
+            encoding: login_in.encoding.unwrap_or(preset.encoding),
+            username_field: name(
+                "login.usernameField",
+                login_in.username_field,
+                preset.username_field,
+            )?,
+            password_field: name("login.passwordField", login_in.password_field, "password")?,
+        };
+
+        let refresh_in = options.refresh.unwrap_or_default();
+        let refresh = RefreshFormat {
+            via: refresh_in.via.unwrap_or(preset.via),
+            field: name("refresh.field", refresh_in.field, "refresh_token")?,
+        };
+
+        let fields_in = options.response_fields.unwrap_or_default();
+        let response_fields = ResponseFields {
+            access_token: name(
+                "responseFields.accessToken",
+                fields_in.access_token,
+                "access_token",
+            )?,
+            refresh_token: name(
+                "responseFields.refreshToken",
+                fields_in.refresh_token,
+                "refresh_token",
+            )?,
+            expires_in: name(
+                "responseFields.expiresIn",
+                fields_in.expires_in,
+                "expires_in",
+            )?,
+        };
+
+        let storage_key = name("storageKey", options.storage_key, DEFAULT_STORAGE_KEY)?;
+        let refresh_margin = seconds(
+            "refreshMarginSeconds",
+            options.refresh_margin_seconds,
+            DEFAULT_REFRESH_MARGIN,
+        )?;
+        let leeway = seconds("leewaySeconds", options.leeway_seconds, Duration::ZERO)?;
+
+        let role_claims = match options.role_claims {
+            None => RoleClaims::default(),
+            Some(paths) => {
+                if paths.iter().any(|path| path.trim().is_empty()) {
+                    return Err(AuthError::config("roleClaims must not contain empty paths"));
+                }
+                RoleClaims::new(paths)
+            }
+        };
+
+        let mut api_origins: Vec<String> = base.origin.iter().cloned().collect();
+        for given in options.api_origins.unwrap_or_default() {
+            let origin = parse_origin_only(&given).map_err(|why| {
+                AuthError::config(format!("apiOrigins entry is not an origin: {why}"))
+            })?;
+            if !api_origins.contains(&origin) {
+                api_origins.push(origin);
+            }
+        }
+
+        Ok(Self {
+            profile,
+            base_origin: base.origin,
+            endpoints,
+            login,
+            refresh,
+            response_fields,
+            storage: options.storage.unwrap_or(StorageKind::Local),
+            storage_key,
+            auto_refresh: options.auto_refresh.unwrap_or(true),
+            refresh_margin,
+            leeway,
+            role_claims,
+            api_origins,
+        })
+    }
+
+    /// The profile the defaults came from.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The origin of `baseUrl` (`scheme://host[:port]`, lowercase, default port dropped), or
+    /// `None` when `baseUrl` is a path on the page's own origin.
+    pub fn base_origin(&self) -> Option<&str> {
+        self.base_origin.as_deref()
+    }
+
+    /// The endpoint URLs.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The login request shape.
+    pub fn login(&self) -> &LoginFormat {
+        &self.login
+    }
+
+    /// The refresh request shape.
+    pub fn refresh(&self) -> &RefreshFormat {
+        &self.refresh
+    }
+
+    /// The token response field names.
+    pub fn response_fields(&self) -> &ResponseFields {
+        &self.response_fields
+    }
+
+    /// Where the session is kept.
+    pub fn storage(&self) -> StorageKind {
+        self.storage
+    }
+
+    /// The storage key.
+    pub fn storage_key(&self) -> &str {
+        &self.storage_key
+    }
+
+    /// Whether to refresh in the background before expiry.
+    pub fn auto_refresh(&self) -> bool {
+        self.auto_refresh
+    }
+
+    /// The configured refresh margin (before scaling for short-lived tokens).
+    pub fn refresh_margin(&self) -> Duration {
+        self.refresh_margin
+    }
+
+    /// Clock tolerance when judging expiry.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// Which claims hold roles.
+    pub fn role_claims(&self) -> &RoleClaims {
+        &self.role_claims
+    }
+
+    /// The origins `fetch()` may send the token to: `baseUrl`'s (when absolute) and `apiOrigins`.
+    pub fn api_origins(&self) -> &[String] {
+        &self.api_origins
+    }
+
+    /// Whether a request to `origin` may carry the token.
+    ///
+    /// `origin` and `page_origin` are what the browser's `URL.origin` gives for the request and
+    /// the page. The page's origin counts only when `baseUrl` is a path, since the auth API then
+    /// lives there. An opaque origin (`"null"`) never matches.
+    pub fn allows_origin(&self, origin: &str, page_origin: &str) -> bool {
+        let Ok(origin) = parse_origin_only(origin) else {
+            return false;
+        };
+        if self.api_origins.contains(&origin) {
+            return true;
+        }
+        self.base_origin.is_none()
+            && parse_origin_only(page_origin).is_ok_and(|page| page == origin)
+    }
+
+    /// Whether the server can refresh at all (it has a refresh endpoint). Whether a given session
+    /// can also needs a refresh token unless the token travels in a cookie.
+    pub fn has_refresh_endpoint(&self) -> bool {
+        self.endpoints.refresh.is_some()
+    }
+
+    /// Whether the refresh token lives in a cookie, so requests must include credentials.
+    pub fn uses_cookies(&self) -> bool {
+        self.refresh.via == RefreshVia::Cookie
+    }
+}
+
+fn resolve_endpoint(
+    base: &BaseUrl,
+    option: &str,
+    given: Override<String>,
+    preset: Option<&str>,
+) -> Result<Option<String>, AuthError> {
+    match given {
+        Override::Disabled => Ok(None),
+        Override::Set(path) => base.join(option, &path).map(Some),
+        Override::Preset => preset.map(|path| base.join(option, path)).transpose(),
+    }
+}
+
+fn name(option: &str, given: Option<String>, default: &str) -> Result<String, AuthError> {
+    match given {
+        None => Ok(default.to_owned()),
+        Some(value) if value.trim().is_empty() => {
+            Err(AuthError::config(format!("{option} must not be empty")))
+        }
+        Some(value) => Ok(value),
+    }
+}
+
+fn seconds(option: &str, given: Option<f64>, default: Duration) -> Result<Duration, AuthError> {
+    let Some(value) = given else {
+        return Ok(default);
+    };
+    if !value.is_finite() {
+        return Err(AuthError::config(format!(
+            "{option} must be a finite number"
+        )));
+    }
+    if value < 0.0 {
+        return Err(AuthError::config(format!("{option} must not be negative")));
+    }
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| AuthError::config(format!("{option} is too large")))
+}
+
+/// `baseUrl`, split into the origin (absent for a same-origin path) and a path prefix without a
+/// trailing slash.
+#[derive(Debug)]
+struct BaseUrl {
+    origin: Option<String>,
+    prefix: String,
+}
+
+impl BaseUrl {
+    fn parse(text: &str) -> Result<Self, AuthError> {
+        let bad = |why: &str| AuthError::config(format!("baseUrl {why}"));
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(bad("is required"));
+        }
+        if text.contains(['?', '#']) {
+            return Err(bad("must not have a query or fragment"));
+        }
+        if text.starts_with('/') && !text.starts_with("//") {
+            check_path(text).map_err(|why| bad(&why))?;
+            return Ok(Self {
+                origin: None,
+                prefix: text.trim_end_matches('/').to_owned(),
+            });
+        }
+        let (origin, rest) = split_origin(text).map_err(|why| bad(&why))?;
+        check_path(rest).map_err(|why| bad(&why))?;
+        Ok(Self {
+            origin: Some(origin),
+            prefix: rest.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// An endpoint as a full URL: absolute URLs stand alone, paths go under the prefix.
+    fn join(&self, option: &str, endpoint: &str) -> Result<String, AuthError> {
+        let bad = |why: &str| AuthError::config(format!("{option} {why}"));
+        let endpoint = endpoint.trim();
+        if endpoint.is_empty() {
+            return Err(bad("must not be empty"));
+        }
+        if endpoint.contains('#') {
+            return Err(bad("must not have a fragment"));
+        }
+        if has_scheme(endpoint) {
+            let (origin, rest) = split_origin(endpoint).map_err(|why| bad(&why))?;
+            check_path(rest).map_err(|why| bad(&why))?;
+            return Ok(format!("{origin}{rest}"));
+        }
+        check_path(endpoint).map_err(|why| bad(&why))?;
+        let path = endpoint.trim_start_matches('/');
+        let origin = self.origin.as_deref().unwrap_or("");
+        Ok(format!("{origin}{}/{path}", self.prefix))
+    }
+}
+
+fn has_scheme(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
+/// Paths may not hold whitespace or control characters: a URL with them is a typo, and the
+/// browser would percent-encode them silently.
+fn check_path(path: &str) -> Result<(), String> {
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err("must not contain spaces or control characters".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// An origin as `URL.origin` would print it, rejecting anything with a path.
+fn parse_origin_only(text: &str) -> Result<String, String> {
+    let (origin, rest) = split_origin(text.trim())?;
+    if rest.is_empty() || rest == "/" {
+        Ok(origin)
+    } else {
+        Err("it has a path".to_owned())
+    }
+}
+
+/// Splits `http(s)://authority/rest` into the normalized origin and `rest` (which starts with
+/// `/`, `?` or is empty).
+fn split_origin(text: &str) -> Result<(String, &str), String> {
+    let (scheme, after) = text
+        .split_once("://")
+        .ok_or_else(|| "must start with http:// or https://".to_owned())?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return Err("must start with http:// or https://".to_owned()),
+    };
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    if authority.contains('@') {
+        return Err("must not contain credentials".to_owned());
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (inside, after_host) = bracketed
+            .split_once(']')
+            .ok_or_else(|| "has an unclosed IPv6 bracket".to_owned())?;
+        if inside.is_empty()
+            || !inside
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return Err("has an invalid IPv6 host".to_owned());
+        }
+        let port = match after_host {
+            "" => None,
+            other => Some(
+                other
+                    .strip_prefix(':')
+                    .ok_or_else(|| "has junk after the IPv6 host".to_owned())?,
+            ),
+        };
+        (format!("[{}]", inside.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if host.is_empty() {
+            return Err("has no host".to_owned());
+        }
+        if !host.is_ascii() {
+            return Err("has a non-ASCII host: use its punycode (xn--) form".to_owned());
+        }
+        if !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        {
+            return Err("has an invalid host".to_owned());
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = match port {
+        None => None,
+        Some(port) => {
+            let number: u16 = port.parse().map_err(|_| "has an invalid port".to_owned())?;
+            let canonical = number.to_string();
+            (canonical != default_port).then_some(canonical)
+        }
+    };
+    let origin = match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    };
+    Ok((origin, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::error::ErrorCode;
+
+    fn resolve_json(json: &str) -> Result<Config, AuthError> {
+        let options: AuthClientOptions = serde_json::from_str(json)
+            .map_err(|err| AuthError::config(format!("options: {err}")))?;
+        Config::resolve(options)
+    }
+
+    fn config_error(json: &str) -> String {
+        match resolve_json(json) {
+            Ok(config) => panic!("expected a config error for {json}, got {config:?}"),
+            Err(err) => {
+                assert_eq!(err.code(), ErrorCode::Config, "{json}");
+                err.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn profiles_follow_the_api_table() -> Result<(), AuthError> {
+        let standard = resolve_json(r#"{"baseUrl": "https://api.example.com"}"#)?;
+        assert_eq!(standard.profile(), Profile::Standard);
+        assert_eq!(
+            standard.endpoints(),
+            &Endpoints {
+                login: "https://api.example.com/auth/login".into(),
+                refresh: Some("https://api.example.com/auth/refresh".into()),
+                logout: Some("https://api.example.com/auth/logout".into()),
+                me: Some("https://api.example.com/auth/me".into()),
+            }
+        );
+        assert_eq!(standard.login().encoding, LoginEncoding::Form);
+        assert_eq!(standard.login().username_field, "username");
+        assert_eq!(standard.login().password_field, "password");
+        assert_eq!(standard.refresh().via, RefreshVia::Json);
+        assert_eq!(standard.refresh().field, "refresh_token");
+
+        let minimal = resolve_json(r#"{"baseUrl": "https://h", "profile": "minimal"}"#)?;
+        assert_eq!(minimal.endpoints().logout, None);
+        assert_eq!(
+            minimal.endpoints().me.as_deref(),
+            Some("https://h/users/me")
+        );
+        assert_eq!(minimal.refresh().via, RefreshVia::Query);
+        assert_eq!(minimal.login().encoding, LoginEncoding::Form);
+
+        let v1 = resolve_json(r#"{"baseUrl": "https://h", "profile": "v1"}"#)?;
+        assert_eq!(v1.endpoints().login, "https://h/api/v1/login");
+        assert_eq!(v1.endpoints().refresh, None);
+        assert_eq!(v1.endpoints().logout, None);
+        assert_eq!(v1.endpoints().me.as_deref(), Some("https://h/api/v1/me"));
+        assert_eq!(v1.login().encoding, LoginEncoding::Json);
+        assert_eq!(v1.login().username_field, "email");
+        assert!(!v1.has_refresh_endpoint());
+        Ok(())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() -> Result<(), AuthError> {
+        let config = Config::resolve(AuthClientOptions::new("https://h"))?;
+        assert_eq!(config.storage(), StorageKind::Local);
+        assert!(config.storage().is_shared());
+        assert_eq!(config.storage_key(), "tokenkeeper");
+        assert!(config.auto_refresh());
+        assert_eq!(config.refresh_margin(), Duration::from_secs(60));
+        assert_eq!(config.leeway(), Duration::ZERO);
+        assert_eq!(config.role_claims(), &RoleClaims::default());
+        assert_eq!(config.response_fields().access_token, "access_token");
+        assert_eq!(config.response_fields().refresh_token, "refresh_token");
+        assert_eq!(config.response_fields().expires_in, "expires_in");
+        assert_eq!(config.api_origins(), ["https://h"]);
+        Ok(())
+    }
+
+    #[test]
+    fn overrides_apply_and_null_means_none() -> Result<(), AuthError> {
+        let config = resolve_json(
+            r#"{
+                "baseUrl": "https://API.Example.com:443/prefix/",
+                "profile": "minimal",
+                "endpoints": {"login": "token", "refresh": null, "logout": "/auth/logout",
+                              "me": "https://other.example.com/whoami"},
+                "login": {"encoding": "json", "usernameField": "email"},
+                "refresh": {"via": "cookie", "field": "rt"},
+                "responseFields": {"accessToken": "token", "expiresIn": "ttl"},
+                "storage": "memory",
+                "storageKey": "app.auth",
+                "autoRefresh": false,
+                "refreshMarginSeconds": 12.5,
+                "leewaySeconds": 3,
+                "roleClaims": ["groups"],
+                "apiOrigins": ["https://data.example.com/", "HTTP://localhost:8000"]
+            }"#,
+        )?;
+        assert_eq!(
+            config.endpoints(),
+            &Endpoints {
+                login: "https://api.example.com/prefix/token".into(),
+                refresh: None,
+                logout: Some("https://api.example.com/prefix/auth/logout".into()),
+                me: Some("https://other.example.com/whoami".into()),
+            }
+        );
+        assert_eq!(config.login().encoding, LoginEncoding::Json);
+        assert_eq!(config.login().username_field, "email");
+        assert_eq!(config.refresh().via, RefreshVia::Cookie);
+        assert!(config.uses_cookies());
+        assert_eq!(config.refresh().field, "rt");
+        assert_eq!(config.response_fields().access_token, "token");
+        assert_eq!(config.response_fields().refresh_token, "refresh_token");
+        assert_eq!(config.response_fields().expires_in, "ttl");
+        assert_eq!(config.storage(), StorageKind::Memory);
+        assert!(!config.storage().is_shared());
+        assert_eq!(config.storage_key(), "app.auth");
+        assert!(!config.auto_refresh());
+        assert_eq!(config.refresh_margin(), Duration::from_millis(12_500));
+        assert_eq!(config.leeway(), Duration::from_secs(3));
+        assert_eq!(config.role_claims().paths(), ["groups"]);
+        assert_eq!(
+            config.api_origins(),
+            [
+                "https://api.example.com",
+                "https://data.example.com",
+                "http://localhost:8000"
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_path_base_url_means_the_page_origin() -> Result<(), AuthError> {
+        let config = resolve_json(r#"{"baseUrl": "/api"}"#)?;
+        assert_eq!(config.base_origin(), None);
+        assert_eq!(config.endpoints().login, "/api/auth/login");
+        assert!(config.api_origins().is_empty());
+        assert!(config.allows_origin("https://app.example.com", "https://app.example.com"));
+        assert!(!config.allows_origin("https://evil.example.com", "https://app.example.com"));
+        let root = resolve_json(r#"{"baseUrl": "/"}"#)?;
+        assert_eq!(root.endpoints().login, "/auth/login");
+        Ok(())
+    }
+
+    #[test]
+    fn origins_are_compared_like_url_origin() -> Result<(), AuthError> {
+        let config = resolve_json(
+            r#"{"baseUrl": "https://api.example.com/v1", "apiOrigins": ["http://[::1]:8000"]}"#,
+        )?;
+        let page = "https://app.example.com";
+        assert!(config.allows_origin("https://api.example.com", page));
+        assert!(config.allows_origin("https://API.example.com:443", page));
+        assert!(config.allows_origin("http://[::1]:8000", page));
+        assert!(!config.allows_origin("http://api.example.com", page));
+        assert!(!config.allows_origin("https://api.example.com.evil.com", page));
+        assert!(
+            !config.allows_origin("https://app.example.com", page),
+            "page origin not implied"
+        );
+        assert!(!config.allows_origin("null", page));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_options_are_config_errors() {
+        let cases = [
+            (r#"{"baseUrl": ""}"#, "baseUrl is required"),
+            (r#"{"baseUrl": "api.example.com"}"#, "http:// or https://"),
+            (r#"{"baseUrl": "ftp://h"}"#, "http:// or https://"),
+            (r#"{"baseUrl": "https://"}"#, "no host"),
+            (r#"{"baseUrl": "https://u:p@h"}"#, "credentials"),
+            (r#"{"baseUrl": "https://h:99999"}"#, "invalid port"),
+            (r#"{"baseUrl": "https://h?x=1"}"#, "query"),
+            (r#"{"baseUrl": "https://bücher.de"}"#, "punycode"),
+            (r#"{"baseUrl": "https://h/a b"}"#, "spaces"),
+            (r#"{"baseUrl": "//h"}"#, "http:// or https://"),
+            (
+                r#"{"baseUrl": "https://h", "refreshMarginSeconds": -1}"#,
+                "refreshMarginSeconds must not be negative",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "leewaySeconds": -0.5}"#,
+                "leewaySeconds must not be negative",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "leewaySeconds": 1e300}"#,
+                "leewaySeconds is too large",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "storageKey": ""}"#,
+                "storageKey must not be empty",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "login": {"usernameField": " "}}"#,
+                "login.usernameField",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "endpoints": {"me": ""}}"#,
+                "endpoints.me must not be empty",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "endpoints": {"login": "/a#b"}}"#,
+                "fragment",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "apiOrigins": ["https://x/path"]}"#,
+                "apiOrigins",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "roleClaims": [""]}"#,
+                "roleClaims",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "refreshMargin": 5}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "profile": "v2"}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "storage": "custom"}"#,
+                "unknown variant",
+            ),
+        ];
+        for (json, expected) in cases {
+            let message = config_error(json);
+            assert!(
+                message.contains(expected),
+                "{json}: {message:?} lacks {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_finite_seconds_are_rejected() {
+        let mut options = AuthClientOptions::new("https://h");
+        options.refresh_margin_seconds = Some(f64::NAN);
+        let err = Config::resolve(options.clone())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("refreshMarginSeconds must be a finite number")
+        );
+        options.refresh_margin_seconds = Some(f64::INFINITY);
+        assert!(Config::resolve(options).is_err());
+    }
+
+    #[test]
+    fn custom_storage_is_set_by_the_facade_and_shared() -> Result<(), AuthError> {
+        let mut options = AuthClientOptions::new("https://h");
+        options.storage = Some(StorageKind::Custom);
+        let config = Config::resolve(options)?;
+        assert_eq!(config.storage(), StorageKind::Custom);
+        assert!(config.storage().is_shared());
+        assert!(!StorageKind::Session.is_shared());
+        Ok(())
+    }
+}

@@ -1,0 +1,438 @@
+//! Errors: one [`AuthError`] type carrying a stable [`ErrorCode`], the HTTP status when a response
+//! came, whether retrying can help, and how long the server asked us to wait.
+//!
+//! Every failure the SDK reports, whatever its phase (options, storage, decoding, HTTP), becomes
+//! an `AuthError`, so apps switch on [`AuthError::code`] instead of parsing messages. The codes
+//! and their strings are fixed by the public contract (`API.md`); the messages are for humans,
+//! start lowercase, and never contain a token or a password.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::logic::token::DecodeError;
+
+/// What went wrong, as a stable machine-readable code (`AuthError.code` in JavaScript).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The login was rejected: wrong username or password (`"invalid_credentials"`).
+    InvalidCredentials,
+    /// The account exists but is disabled or inactive (`"account_disabled"`).
+    AccountDisabled,
+    /// No usable session for an authenticated call (`"not_authenticated"`).
+    NotAuthenticated,
+    /// The server says the access token has expired (`"token_expired"`).
+    TokenExpired,
+    /// The server says the access token was revoked, e.g. after a logout (`"token_revoked"`).
+    TokenRevoked,
+    /// A token is not a well-formed JWT (`"invalid_token"`).
+    InvalidToken,
+    /// The server rejected the refresh token; the session is over (`"refresh_failed"`).
+    RefreshFailed,
+    /// The server understood who we are and refused: HTTP 403 (`"forbidden"`).
+    Forbidden,
+    /// The server asked us to slow down: HTTP 429 (`"rate_limited"`).
+    RateLimited,
+    /// No response arrived: offline, DNS, CORS, abort or timeout (`"network"`).
+    Network,
+    /// The server failed: HTTP 5xx (`"server"`).
+    Server,
+    /// The server answered something we cannot use: wrong shape, not JSON, 422 (`"protocol"`).
+    Protocol,
+    /// Token storage threw or held garbage (`"storage"`).
+    Storage,
+    /// The client options are invalid (`"config"`).
+    Config,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of `API.md`.
+    pub const ALL: [ErrorCode; 14] = [
+        Self::InvalidCredentials,
+        Self::AccountDisabled,
+        Self::NotAuthenticated,
+        Self::TokenExpired,
+        Self::TokenRevoked,
+        Self::InvalidToken,
+        Self::RefreshFailed,
+        Self::Forbidden,
+        Self::RateLimited,
+        Self::Network,
+        Self::Server,
+        Self::Protocol,
+        Self::Storage,
+        Self::Config,
+    ];
+
+    /// The code's string in the public contract, e.g. `"invalid_credentials"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountDisabled => "account_disabled",
+            Self::NotAuthenticated => "not_authenticated",
+            Self::TokenExpired => "token_expired",
+            Self::TokenRevoked => "token_revoked",
+            Self::InvalidToken => "invalid_token",
+            Self::RefreshFailed => "refresh_failed",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::Network => "network",
+            Self::Server => "server",
+            Self::Protocol => "protocol",
+            Self::Storage => "storage",
+            Self::Config => "config",
+        }
+    }
+
+    /// Whether the same request may succeed later without anything changing on our side.
+    ///
+    /// Only a missing response, a 5xx and a 429 qualify (supabase auth-js draws the same line in
+    /// `isAuthRetryableFetchError`): everything else is an answer that repeating will not change.
+    pub const fn is_retryable(self) -> bool {
+        matches!(self, Self::Network | Self::Server | Self::RateLimited)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The longest server-supplied detail an error keeps: enough for FastAPI's messages, short
+/// enough that an HTML error page pasted into a detail does not flood a log.
+const MAX_DETAIL_CHARS: usize = 200;
+
+/// An error from tokenkeeper: a stable [`ErrorCode`], the HTTP status if a response came, a
+/// human message, and retry hints.
+///
+/// Equality compares everything except [`source`](StdError::source), so tests can compare errors
+/// built in different places.
+#[derive(Clone)]
+pub struct AuthError {
+    code: ErrorCode,
+    status: Option<u16>,
+    message: String,
+    detail: Option<String>,
+    retryable: bool,
+    retry_after: Option<Duration>,
+    source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl AuthError {
+    /// An error with `code` and a message (lowercase, no trailing period, no secrets).
+    ///
+    /// Retryable exactly when the code is ([`ErrorCode::is_retryable`]).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            status: None,
+            message: message.into(),
+            detail: None,
+            retryable: code.is_retryable(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// A `network` error: no response arrived (offline, DNS, CORS, abort, timeout).
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Network, message)
+    }
+
+    /// A `config` error: the options are invalid.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Config, message)
+    }
+
+    /// A `storage` error: token storage threw or held garbage.
+    pub fn storage(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Storage, message)
+    }
+
+    /// A `protocol` error: the server's answer has a shape we cannot use.
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Protocol, message)
+    }
+
+    /// A `server` error: the server failed (5xx).
+    pub fn server(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Server, message)
+    }
+
+    /// A `not_authenticated` error: there is no usable session.
+    pub fn not_authenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotAuthenticated, message)
+    }
+
+    /// The same error with the HTTP status of the response that caused it.
+    #[must_use]
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The same error carrying the server's own explanation (FastAPI's `detail`, an HTML title).
+    ///
+    /// Anything that looks like a JWT is replaced by `[redacted]` and the text is cut to a few
+    /// hundred characters, because details end up in logs and error reporters.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl AsRef<str>) -> Self {
+        let cleaned = sanitize_detail(detail.as_ref());
+        self.detail = if cleaned.is_empty() {
+            None
+        } else {
+            Some(cleaned)
+        };
+        self
+    }
+
+    /// The same error with the server's requested wait before the next attempt (`Retry-After`).
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// The same error with an explicit retryable flag, overriding the code's default.
+    #[must_use]
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// The same error with an underlying cause, reported by [`source`](StdError::source).
+    #[must_use]
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The stable code (`AuthError.code` in JavaScript).
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The HTTP status of the response, when one was received.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The human message, without the server's detail.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The server's own explanation, sanitized, when it gave one.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// Whether retrying later may succeed (network, 5xx, 429).
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// How long the server asked us to wait (`Retry-After`), when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("code", &self.code)
+            .field("status", &self.status)
+            .field("message", &self.message)
+            .field("detail", &self.detail)
+            .field("retryable", &self.retryable)
+            .field("retry_after", &self.retry_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for AuthError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.status == other.status
+            && self.message == other.message
+            && self.detail == other.detail
+            && self.retryable == other.retryable
+            && self.retry_after == other.retry_after
+    }
+}
+
+impl Eq for AuthError {}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": \"{detail}\"")?;
+        }
+        if let Some(status) = self.status {
+            write!(f, " (http {status})")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}
+
+impl From<DecodeError> for AuthError {
+    /// A malformed token is `invalid_token`; the decoder's message never quotes the token.
+    fn from(err: DecodeError) -> Self {
+        Self::new(ErrorCode::InvalidToken, err.to_string()).with_source(err)
+    }
+}
+
+/// Trims, collapses whitespace, redacts JWT-looking words and caps the length.
+fn sanitize_detail(text: &str) -> String {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if looks_like_jwt(word) {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+    }
+    if out.chars().count() > MAX_DETAIL_CHARS {
+        let mut cut: String = out.chars().take(MAX_DETAIL_CHARS).collect();
+        cut.push('…');
+        cut
+    } else {
+        out
+    }
+}
+
+/// Whether a word could be a compact JWS: dot-separated base64url runs, the first long enough
+/// to be a JOSE header. Errs towards redacting; a false positive only hides a word of a message.
+fn looks_like_jwt(word: &str) -> bool {
+    let trimmed = word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    let parts: Vec<&str> = trimmed.split('.').collect();
+    let base64url = |part: &&str| {
+        part.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    parts.len() >= 3
+        && parts.iter().all(base64url)
+        && parts.first().is_some_and(|header| header.len() >= 10)
+        && trimmed.len() >= 30
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_exactly_the_contract_strings() {
+        let strings: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+        assert_eq!(
+            strings,
+            [
+                "invalid_credentials",
+                "account_disabled",
+                "not_authenticated",
+                "token_expired",
+                "token_revoked",
+                "invalid_token",
+                "refresh_failed",
+                "forbidden",
+                "rate_limited",
+                "network",
+                "server",
+                "protocol",
+                "storage",
+                "config",
+            ]
+        );
+        for code in ErrorCode::ALL {
+            assert_eq!(code.to_string(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn only_network_server_and_rate_limited_are_retryable() {
+        let retryable: Vec<ErrorCode> = ErrorCode::ALL
+            .into_iter()
+            .filter(|code| code.is_retryable())
+            .collect();
+        assert_eq!(
+            retryable,
+            [
+                ErrorCode::RateLimited,
+                ErrorCode::Network,
+                ErrorCode::Server
+            ]
+        );
+        assert!(AuthError::network("offline").is_retryable());
+        assert!(!AuthError::config("bad").is_retryable());
+        assert!(!AuthError::network("aborted")
+            .with_retryable(false)
+            .is_retryable());
+    }
+
+    #[test]
+    fn display_shows_message_detail_and_status() {
+        let err = AuthError::new(ErrorCode::InvalidCredentials, "login rejected")
+            .with_status(401)
+            .with_detail("Incorrect   username or password");
+        assert_eq!(
+            err.to_string(),
+            "login rejected: \"Incorrect username or password\" (http 401)"
+        );
+        assert_eq!(err.status(), Some(401));
+        assert_eq!(err.code(), ErrorCode::InvalidCredentials);
+        assert_eq!(AuthError::storage("garbage").to_string(), "garbage");
+    }
+
+    #[test]
+    fn details_never_carry_a_token_and_stay_short() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+        let err = AuthError::protocol("odd").with_detail(format!("bad token '{jwt}' given"));
+        assert_eq!(err.detail(), Some("bad token [redacted] given"));
+        assert!(!err.to_string().contains("eyJ"));
+        // Dotted words that are not tokens survive.
+        let err = AuthError::protocol("odd").with_detail("see example.com or v1.2.3");
+        assert_eq!(err.detail(), Some("see example.com or v1.2.3"));
+        let long = "x ".repeat(500);
+        let detail = AuthError::server("boom")
+            .with_detail(long)
+            .detail()
+            .map(|d| d.chars().count());
+        assert_eq!(detail, Some(MAX_DETAIL_CHARS + 1));
+        assert_eq!(AuthError::server("boom").with_detail("   ").detail(), None);
+    }
+
+    #[test]
+    fn decode_errors_become_invalid_token() {
+        let err = AuthError::from(DecodeError::WrongPartCount { found: 2 });
+        assert_eq!(err.code(), ErrorCode::InvalidToken);
+        assert!(!err.is_retryable());
+        assert!(err.message().contains("found 2"));
+        assert!(err.source().is_some());
+    }
+
+    #[test]
+    fn source_is_kept_but_ignored_by_equality() {
+        let cause = std::fmt::Error;
+        let with = AuthError::storage("write failed").with_source(cause);
+        let without = AuthError::storage("write failed");
+        assert!(with.source().is_some());
+        assert!(without.source().is_none());
+        assert_eq!(with, without);
+        assert_ne!(with, without.clone().with_status(500));
+    }
+}

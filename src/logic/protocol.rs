@@ -1,0 +1,1203 @@
+//! The wire protocol: each endpoint's request as data, and each reply turned into a token
+//! response or an [`AuthError`].
+//!
+//! Nothing here sends anything. A driver executes an [`HttpRequest`] with `fetch` exactly as
+//! described (method, URL, headers, [`HttpRequest::body_text`], credentials mode, timeout) and
+//! hands back an [`HttpReply`] (status, `Content-Type`, body text, `Retry-After`), or a `network`
+//! error when no response came.
+//!
+//! Replies are read the way the FastAPI seed servers write them, warts included: `{"detail":
+//! "..."}` errors, 422 validation lists, tokens without `expires_in` or without a refresh token,
+//! HTML error pages from proxies and SPA fallbacks, empty bodies. The status-to-code mapping is
+//! the table of `API.md`; see [`error_for`] for the precise rules.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::logic::config::{Config, LoginEncoding, RefreshVia, ResponseFields};
+use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::time::Timestamp;
+
+/// How long a driver waits for an auth endpoint before giving up with a `network` error: long
+/// enough for a cold serverless backend, short enough that a hung refresh does not block
+/// `getAccessToken()` callers indefinitely.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An HTTP method.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl Method {
+    /// The method as `fetch` expects it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// The `credentials` mode of a `fetch` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// `"same-origin"`: the browser default.
+    SameOrigin,
+    /// `"include"`: send and accept cookies cross-origin (cookie-based refresh).
+    Include,
+}
+
+impl Credentials {
+    /// The mode as `fetch` expects it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SameOrigin => "same-origin",
+            Self::Include => "include",
+        }
+    }
+}
+
+/// A request body.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// `application/x-www-form-urlencoded` pairs, in order.
+    Form(Vec<(String, String)>),
+    /// JSON text.
+    Json(String),
+}
+
+impl fmt::Debug for Body {
+    /// Shows field names only: bodies carry passwords and refresh tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("Empty"),
+            Self::Form(pairs) => {
+                let names: Vec<&str> = pairs.iter().map(|(name, _)| name.as_str()).collect();
+                write!(f, "Form({names:?})")
+            }
+            Self::Json(text) => write!(f, "Json([{} bytes])", text.len()),
+        }
+    }
+}
+
+/// Which endpoint a request or reply belongs to; the error mapping depends on it.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The login endpoint.
+    Login,
+    /// The refresh endpoint.
+    Refresh,
+    /// The logout endpoint.
+    Logout,
+    /// The current-user endpoint.
+    Me,
+    /// Any other authenticated call (through `fetch()`).
+    Api,
+}
+
+impl Endpoint {
+    /// A lowercase name for messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Refresh => "refresh",
+            Self::Logout => "logout",
+            Self::Me => "me",
+            Self::Api => "api call",
+        }
+    }
+}
+
+/// A request for the driver to send with `fetch`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Which endpoint this is.
+    pub endpoint: Endpoint,
+    /// The method.
+    pub method: Method,
+    /// The URL: absolute, or a `/path` the browser resolves against the page.
+    pub url: String,
+    /// Headers, in order (`Content-Type` included when there is a body).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Body,
+    /// The `credentials` mode.
+    pub credentials: Credentials,
+    /// Abort and report a `network` error after this long.
+    pub timeout: Duration,
+}
+
+impl HttpRequest {
+    fn new(endpoint: Endpoint, method: Method, url: String, credentials: Credentials) -> Self {
+        Self {
+            endpoint,
+            method,
+            url,
+            headers: vec![("Accept".to_owned(), "application/json".to_owned())],
+            body: Body::Empty,
+            credentials,
+            timeout: REQUEST_TIMEOUT,
+        }
+    }
+
+    fn with_body(mut self, body: Body) -> Self {
+        let content_type = match &body {
+            Body::Empty => None,
+            Body::Form(_) => Some("application/x-www-form-urlencoded"),
+            Body::Json(_) => Some("application/json"),
+        };
+        if let Some(content_type) = content_type {
+            self.headers
+                .push(("Content-Type".to_owned(), content_type.to_owned()));
+        }
+        self.body = body;
+        self
+    }
+
+    fn with_bearer(mut self, access_token: &str) -> Self {
+        self.headers
+            .push(("Authorization".to_owned(), format!("Bearer {access_token}")));
+        self
+    }
+
+    /// The body as the text `fetch` sends, `None` for no body.
+    pub fn body_text(&self) -> Option<String> {
+        match &self.body {
+            Body::Empty => None,
+            Body::Form(pairs) => Some(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs)
+                    .finish(),
+            ),
+            Body::Json(text) => Some(text.clone()),
+        }
+    }
+
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    /// Redacts the bearer token, the query (a refresh token may ride there) and body values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = match self.url.split_once('?') {
+            Some((path, _)) => format!("{path}?[redacted]"),
+            None => self.url.clone(),
+        };
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                if name.eq_ignore_ascii_case("authorization") {
+                    (name.as_str(), "[redacted]")
+                } else {
+                    (name.as_str(), value.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("endpoint", &self.endpoint)
+            .field("method", &self.method)
+            .field("url", &url)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .field("credentials", &self.credentials)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A response, as the driver received it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct HttpReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body as text (empty when there was none).
+    pub body: String,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+}
+
+impl HttpReply {
+    /// A reply with `status` and a JSON body.
+    pub fn json(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            content_type: Some("application/json".to_owned()),
+            body: body.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl fmt::Debug for HttpReply {
+    /// The body is left out: token replies carry tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpReply")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .field("retry_after", &self.retry_after)
+            .finish()
+    }
+}
+
+/// The useful part of a login or refresh reply.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenReply {
+    /// The new access token.
+    pub access_token: String,
+    /// The new refresh token; `None` when the server did not send one (keep the old one: the
+    /// server does not rotate).
+    pub refresh_token: Option<String>,
+    /// The access token's lifetime (`expires_in`), when the server said.
+    pub expires_in: Option<Duration>,
+}
+
+impl fmt::Debug for TokenReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenReply")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+fn credentials(config: &Config) -> Credentials {
+    // With cookie refresh the login must accept the cookie and the refresh and logout must send
+    // it, which cross-origin takes `include`; otherwise no cookies are needed at all.
+    if config.uses_cookies() {
+        Credentials::Include
+    } else {
+        Credentials::SameOrigin
+    }
+}
+
+/// The login request for `username` and `password`, shaped by the config (form or JSON, field
+/// names).
+pub fn login_request(config: &Config, username: &str, password: &str) -> HttpRequest {
+    let format = config.login();
+    let request = HttpRequest::new(
+        Endpoint::Login,
+        Method::Post,
+        config.endpoints().login.clone(),
+        credentials(config),
+    );
+    let body = match format.encoding {
+        LoginEncoding::Form => Body::Form(vec![
+            (format.username_field.clone(), username.to_owned()),
+            (format.password_field.clone(), password.to_owned()),
+        ]),
+        LoginEncoding::Json => {
+            let mut object = Map::new();
+            object.insert(format.username_field.clone(), Value::from(username));
+            object.insert(format.password_field.clone(), Value::from(password));
+            Body::Json(Value::Object(object).to_string())
+        }
+    };
+    request.with_body(body)
+}
+
+/// Whether a session holding `refresh_token` can be refreshed: the server has a refresh endpoint
+/// and either a refresh token is known or the browser holds it in a cookie.
+pub fn can_refresh(config: &Config, refresh_token: Option<&str>) -> bool {
+    config.has_refresh_endpoint() && (config.uses_cookies() || refresh_token.is_some())
+}
+
+/// The refresh request, or `None` when this session cannot refresh ([`can_refresh`]).
+pub fn refresh_request(config: &Config, refresh_token: Option<&str>) -> Option<HttpRequest> {
+    let url = config.endpoints().refresh.clone()?;
+    let field = &config.refresh().field;
+    let request = match (config.refresh().via, refresh_token) {
+        (RefreshVia::Cookie, _) => {
+            HttpRequest::new(Endpoint::Refresh, Method::Post, url, Credentials::Include)
+        }
+        (RefreshVia::Json, Some(token)) => {
+            let mut object = Map::new();
+            object.insert(field.clone(), Value::from(token));
+            HttpRequest::new(
+                Endpoint::Refresh,
+                Method::Post,
+                url,
+                Credentials::SameOrigin,
+            )
+            .with_body(Body::Json(Value::Object(object).to_string()))
+        }
+        (RefreshVia::Query, Some(token)) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair(field, token)
+                .finish();
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let url = format!("{url}{separator}{query}");
+            HttpRequest::new(
+                Endpoint::Refresh,
+                Method::Post,
+                url,
+                Credentials::SameOrigin,
+            )
+        }
+        (RefreshVia::Json | RefreshVia::Query, None) => return None,
+    };
+    Some(request)
+}
+
+/// The server logout request carrying the access token, or `None` when the server has no logout
+/// endpoint.
+pub fn logout_request(config: &Config, access_token: &str) -> Option<HttpRequest> {
+    let url = config.endpoints().logout.clone()?;
+    Some(
+        HttpRequest::new(Endpoint::Logout, Method::Post, url, credentials(config))
+            .with_bearer(access_token),
+    )
+}
+
+/// The current-user request, or a `config` error when the server has no such endpoint.
+pub fn me_request(config: &Config, access_token: &str) -> Result<HttpRequest, AuthError> {
+    let url = config.endpoints().me.clone().ok_or_else(|| {
+        AuthError::config("this server has no `me` endpoint (endpoints.me is null)")
+    })?;
+    Ok(
+        HttpRequest::new(Endpoint::Me, Method::Get, url, credentials(config))
+            .with_bearer(access_token),
+    )
+}
+
+/// What a body turned out to be.
+enum Parsed {
+    Empty,
+    Html { title: Option<String> },
+    Json(Value),
+    Text(String),
+}
+
+fn parse_body(reply: &HttpReply) -> Parsed {
+    let body = reply.body.trim();
+    if body.is_empty() {
+        return Parsed::Empty;
+    }
+    let content_type = reply
+        .content_type
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    // Try JSON whatever the header says: FastAPI is right, but proxies and hand-written
+    // responses label JSON as text/plain. An HTML page never parses as JSON.
+    if let Ok(value) = serde_json::from_str::<Value>(body) {
+        return Parsed::Json(value);
+    }
+    if content_type.contains("html") || body.starts_with('<') {
+        return Parsed::Html {
+            title: html_title(body),
+        };
+    }
+    Parsed::Text(body.to_owned())
+}
+
+/// The text of an HTML page's `<title>`, which for proxies and frameworks names the error
+/// ("502 Bad Gateway").
+fn html_title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let content_start = open + lower.get(open..)?.find('>')? + 1;
+    let content_len = lower.get(content_start..)?.find("</title")?;
+    let title = html.get(content_start..content_start + content_len)?.trim();
+    (!title.is_empty()).then(|| title.to_owned())
+}
+
+/// The server's explanation from a FastAPI-style error body.
+fn json_detail(value: &Value) -> Option<String> {
+    let object = value.as_object()?;
+    match object.get("detail") {
+        Some(Value::String(text)) => return Some(text.clone()),
+        Some(Value::Array(items)) => return Some(validation_summary(items)),
+        Some(other @ Value::Object(_)) => return Some(other.to_string()),
+        _ => {}
+    }
+    ["error_description", "message", "error"]
+        .iter()
+        .find_map(|key| object.get(*key).and_then(Value::as_str))
+        .map(str::to_owned)
+}
+
+/// FastAPI's 422 body, `[{"loc": ["body", "username"], "msg": "field required", ...}]`, as
+/// `body.username: field required`.
+fn validation_summary(items: &[Value]) -> String {
+    let parts: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let location = item
+                .get("loc")
+                .and_then(Value::as_array)
+                .map(|parts| {
+                    parts
+                        .iter()
+                        .map(|part| match part {
+                            Value::String(text) => text.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .unwrap_or_default();
+            let message = item.get("msg").and_then(Value::as_str).unwrap_or("invalid");
+            if location.is_empty() {
+                message.to_owned()
+            } else {
+                format!("{location}: {message}")
+            }
+        })
+        .collect();
+    parts.join("; ")
+}
+
+fn detail_of(parsed: &Parsed) -> Option<String> {
+    match parsed {
+        Parsed::Empty => None,
+        Parsed::Html { title } => title.clone(),
+        Parsed::Json(value) => json_detail(value),
+        Parsed::Text(text) => Some(text.clone()),
+    }
+}
+
+/// Whether the server's detail says the account is inactive or disabled ("Inactive user",
+/// "User account is disabled").
+fn says_disabled(detail: Option<&str>) -> bool {
+    detail.is_some_and(|detail| {
+        let detail = detail.to_ascii_lowercase();
+        detail.contains("inactive") || detail.contains("disabled")
+    })
+}
+
+/// Whether the detail says the token expired ("Token has expired", PyJWT's "Signature has
+/// expired").
+fn says_expired(detail: Option<&str>) -> bool {
+    detail.is_some_and(|detail| detail.to_ascii_lowercase().contains("expired"))
+}
+
+/// Whether the detail says the token was revoked ("Token has been revoked").
+fn says_revoked(detail: Option<&str>) -> bool {
+    detail.is_some_and(|detail| detail.to_ascii_lowercase().contains("revoked"))
+}
+
+/// The error for a reply that is not a usable success, following the table of `API.md`:
+///
+/// | status | login | refresh | logout, me, api |
+/// |---|---|---|---|
+/// | 400 | `account_disabled` if the detail says inactive/disabled, else `invalid_credentials` | `refresh_failed` | `account_disabled` if inactive, else `protocol` |
+/// | 401 | `invalid_credentials` (`account_disabled` if the detail says so) | `refresh_failed` | `token_expired` / `token_revoked` by detail, else `not_authenticated` |
+/// | 403 | `account_disabled` | `refresh_failed` | `account_disabled` if inactive, else `forbidden` |
+/// | 422 | `protocol` | `protocol` | `protocol` |
+/// | 429 | `rate_limited` | `rate_limited` | `rate_limited` |
+/// | 5xx | `server` | `server` | `server` |
+/// | other | `protocol` | `protocol` | `protocol` |
+///
+/// Login 400 is `invalid_credentials` because FastAPI's own tutorial answers a wrong password
+/// with 400 "Incorrect username or password". The detail refinements exist because seed servers
+/// say "User account is disabled" with a 401 and "Inactive user" with a 403 on `/me`. Every
+/// error carries the status, the sanitized detail and, for 429 and 5xx, `Retry-After`.
+pub fn error_for(endpoint: Endpoint, reply: &HttpReply, now: Timestamp) -> AuthError {
+    let parsed = parse_body(reply);
+    let detail = detail_of(&parsed);
+    let detail_ref = detail.as_deref();
+    let status = reply.status;
+    let what = endpoint.name();
+    let (code, message) = match (status, endpoint) {
+        (429, _) => (ErrorCode::RateLimited, format!("too many requests ({what})")),
+        (500..=599, _) => (ErrorCode::Server, format!("the server failed ({what})")),
+        (422, _) => (
+            ErrorCode::Protocol,
+            format!("the server rejected the {what} request as malformed: check the field names and encoding"),
+        ),
+        (400 | 401, Endpoint::Login) if says_disabled(detail_ref) => {
+            (ErrorCode::AccountDisabled, "the account is disabled".to_owned())
+        }
+        (400 | 401, Endpoint::Login) => (
+            ErrorCode::InvalidCredentials,
+            "login rejected: wrong username or password".to_owned(),
+        ),
+        (403, Endpoint::Login) => (ErrorCode::AccountDisabled, "the account is disabled".to_owned()),
+        (400 | 401 | 403, Endpoint::Refresh) => (
+            ErrorCode::RefreshFailed,
+            "the server rejected the refresh token".to_owned(),
+        ),
+        (400 | 401 | 403, _) if says_disabled(detail_ref) => {
+            (ErrorCode::AccountDisabled, "the account is disabled".to_owned())
+        }
+        (401, _) if says_revoked(detail_ref) => (
+            ErrorCode::TokenRevoked,
+            "the server says the access token has been revoked".to_owned(),
+        ),
+        (401, _) if says_expired(detail_ref) => (
+            ErrorCode::TokenExpired,
+            "the server says the access token has expired".to_owned(),
+        ),
+        (401, _) => (
+            ErrorCode::NotAuthenticated,
+            "the server did not accept the access token".to_owned(),
+        ),
+        (403, _) => (ErrorCode::Forbidden, format!("the server refused the {what}")),
+        (200..=299, _) => (
+            ErrorCode::Protocol,
+            format!("the {what} reply is not what was expected"),
+        ),
+        _ => (ErrorCode::Protocol, format!("unexpected http {status} from {what}")),
+    };
+    let mut error = AuthError::new(code, message).with_status(status);
+    if let Some(detail) = detail_ref {
+        error = error.with_detail(detail);
+    } else if matches!(parsed, Parsed::Html { .. }) {
+        error = error.with_detail("an html page");
+    }
+    if code.is_retryable() {
+        if let Some(wait) = reply
+            .retry_after
+            .as_deref()
+            .and_then(|value| parse_retry_after(value, now))
+        {
+            error = error.with_retry_after(wait);
+        }
+    }
+    error
+}
+
+/// Reads a login or refresh reply: the tokens on 2xx, otherwise the mapped error.
+///
+/// A 2xx that is empty, HTML, not JSON, not an object, or lacks a non-empty string access token
+/// is a `protocol` error (an HTML 200 usually means `baseUrl` points at the web app, not the
+/// API). A refresh token that is missing, `null` or empty is `None`. `expires_in` may be a number
+/// or a numeric string; anything else is ignored rather than failing a good login.
+pub fn parse_token_reply(
+    endpoint: Endpoint,
+    reply: &HttpReply,
+    fields: &ResponseFields,
+    now: Timestamp,
+) -> Result<TokenReply, AuthError> {
+    if !reply.is_success() {
+        return Err(error_for(endpoint, reply, now));
+    }
+    let what = endpoint.name();
+    let object = success_json(endpoint, reply)?
+        .as_object()
+        .cloned()
+        .ok_or_else(|| {
+            AuthError::protocol(format!("the {what} reply is json but not an object"))
+                .with_status(reply.status)
+        })?;
+    let access_token = match object.get(&fields.access_token) {
+        Some(Value::String(token)) if !token.trim().is_empty() => token.trim().to_owned(),
+        _ => {
+            return Err(AuthError::protocol(format!(
+                "the {what} reply has no `{}` string",
+                fields.access_token
+            ))
+            .with_status(reply.status))
+        }
+    };
+    let refresh_token = match object.get(&fields.refresh_token) {
+        Some(Value::String(token)) if !token.trim().is_empty() => Some(token.trim().to_owned()),
+        _ => None,
+    };
+    let expires_in = object.get(&fields.expires_in).and_then(seconds_value);
+    Ok(TokenReply {
+        access_token,
+        refresh_token,
+        expires_in,
+    })
+}
+
+/// Reads a `me` reply: any JSON value on 2xx, otherwise the mapped error.
+pub fn parse_json_reply(
+    endpoint: Endpoint,
+    reply: &HttpReply,
+    now: Timestamp,
+) -> Result<Value, AuthError> {
+    if !reply.is_success() {
+        return Err(error_for(endpoint, reply, now));
+    }
+    success_json(endpoint, reply)
+}
+
+/// Reads a logout reply: any 2xx is fine, whatever the body.
+pub fn parse_logout_reply(reply: &HttpReply, now: Timestamp) -> Result<(), AuthError> {
+    if reply.is_success() {
+        Ok(())
+    } else {
+        Err(error_for(Endpoint::Logout, reply, now))
+    }
+}
+
+fn success_json(endpoint: Endpoint, reply: &HttpReply) -> Result<Value, AuthError> {
+    let what = endpoint.name();
+    let error = |message: String| AuthError::protocol(message).with_status(reply.status);
+    match parse_body(reply) {
+        Parsed::Json(value) => Ok(value),
+        Parsed::Empty => Err(error(format!("the {what} reply is empty"))),
+        Parsed::Html { .. } => Err(error(format!(
+            "the {what} reply is an html page, not json: check baseUrl and the endpoint paths"
+        ))),
+        Parsed::Text(_) => Err(error(format!("the {what} reply is not json"))),
+    }
+}
+
+/// A non-negative number of seconds, from a JSON number or numeric string.
+fn seconds_value(value: &Value) -> Option<Duration> {
+    let seconds = match value {
+        Value::Number(number) => number.as_f64()?,
+        Value::String(text) => text.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if seconds.is_finite() && seconds >= 0.0 {
+        Duration::try_from_secs_f64(seconds).ok()
+    } else {
+        None
+    }
+}
+
+/// A `Retry-After` value as a wait from `now`: delay-seconds (`"120"`) or an HTTP date
+/// (`"Wed, 21 Oct 2015 07:28:00 GMT"`, IMF-fixdate). A date in the past waits zero. `None` for
+/// anything else, so a malformed header falls back to normal backoff.
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<u64>().ok().map(Duration::from_secs);
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now))
+}
+
+/// Parses an IMF-fixdate (RFC 9110 §5.6.7), the only HTTP date format servers may send today.
+fn parse_http_date(text: &str) -> Option<Timestamp> {
+    let mut words = text.split_whitespace();
+    let weekday = words.next()?;
+    if !weekday.ends_with(',') {
+        return None;
+    }
+    let day: u32 = words.next()?.parse().ok()?;
+    let month = match words.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = words.next()?.parse().ok()?;
+    let mut clock = words.next()?.split(':');
+    let hour: i64 = clock.next()?.parse().ok()?;
+    let minute: i64 = clock.next()?.parse().ok()?;
+    let second: i64 = clock.next()?.parse().ok()?;
+    if words.next()? != "GMT" || words.next().is_some() || clock.next().is_some() {
+        return None;
+    }
+    if !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+        || !(1970..=9999).contains(&year)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some(Timestamp::from_millis(seconds * 1_000))
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::config::AuthClientOptions;
+
+    const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+    fn config(json: &str) -> Config {
+        let options: AuthClientOptions =
+            serde_json::from_str(json).unwrap_or_else(|err| panic!("{err}"));
+        Config::resolve(options).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    fn standard() -> Config {
+        config(r#"{"baseUrl": "https://api.example.com"}"#)
+    }
+
+    fn reply(status: u16, content_type: Option<&str>, body: &str) -> HttpReply {
+        HttpReply {
+            status,
+            content_type: content_type.map(str::to_owned),
+            body: body.to_owned(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn login_requests_follow_the_profiles() {
+        let request = login_request(&standard(), "ann@example.com", "p&ss word");
+        assert_eq!(request.method, Method::Post);
+        assert_eq!(request.url, "https://api.example.com/auth/login");
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(request.header("accept"), Some("application/json"));
+        assert_eq!(request.header("authorization"), None);
+        assert_eq!(
+            request.body_text().as_deref(),
+            Some("username=ann%40example.com&password=p%26ss+word")
+        );
+        assert_eq!(request.credentials, Credentials::SameOrigin);
+        assert_eq!(request.timeout, REQUEST_TIMEOUT);
+
+        let v1 = config(r#"{"baseUrl": "https://h", "profile": "v1"}"#);
+        let request = login_request(&v1, "ann@example.com", "pw\"x");
+        assert_eq!(request.url, "https://h/api/v1/login");
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        let body: Value =
+            serde_json::from_str(&request.body_text().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            body,
+            serde_json::json!({"email": "ann@example.com", "password": "pw\"x"})
+        );
+    }
+
+    #[test]
+    fn refresh_requests_follow_the_profiles() {
+        let request = refresh_request(&standard(), Some("r.t/+="));
+        let request = request.unwrap_or_else(|| panic!("standard refreshes"));
+        assert_eq!(request.url, "https://api.example.com/auth/refresh");
+        assert_eq!(
+            request.body_text().as_deref(),
+            Some(r#"{"refresh_token":"r.t/+="}"#)
+        );
+        assert_eq!(request.header("content-type"), Some("application/json"));
+
+        let minimal = config(r#"{"baseUrl": "https://h", "profile": "minimal"}"#);
+        let request = refresh_request(&minimal, Some("r.t/+="))
+            .unwrap_or_else(|| panic!("minimal refreshes"));
+        assert_eq!(request.method, Method::Post);
+        assert_eq!(
+            request.url,
+            "https://h/auth/refresh?refresh_token=r.t%2F%2B%3D"
+        );
+        assert_eq!(request.body, Body::Empty);
+        assert_eq!(request.header("content-type"), None);
+        assert_eq!(
+            refresh_request(&minimal, None),
+            None,
+            "minimal needs a known token"
+        );
+        assert!(!can_refresh(&minimal, None));
+        assert!(can_refresh(&minimal, Some("r")));
+
+        let with_query = config(
+            r#"{"baseUrl": "https://h", "profile": "minimal", "endpoints": {"refresh": "/r?v=2"}}"#,
+        );
+        let request = refresh_request(&with_query, Some("t"));
+        assert_eq!(
+            request.map(|r| r.url).as_deref(),
+            Some("https://h/r?v=2&refresh_token=t")
+        );
+
+        let cookie = config(r#"{"baseUrl": "https://h", "refresh": {"via": "cookie"}}"#);
+        assert!(can_refresh(&cookie, None));
+        let request = refresh_request(&cookie, None).unwrap_or_else(|| panic!("cookie refreshes"));
+        assert_eq!(request.credentials, Credentials::Include);
+        assert_eq!(request.body, Body::Empty);
+        assert_eq!(
+            login_request(&cookie, "a", "b").credentials,
+            Credentials::Include
+        );
+
+        let v1 = config(r#"{"baseUrl": "https://h", "profile": "v1"}"#);
+        assert_eq!(refresh_request(&v1, Some("t")), None);
+        assert!(!can_refresh(&v1, Some("t")));
+    }
+
+    #[test]
+    fn logout_and_me_carry_the_bearer_token() {
+        let logout =
+            logout_request(&standard(), "acc").unwrap_or_else(|| panic!("standard logs out"));
+        assert_eq!(logout.method, Method::Post);
+        assert_eq!(logout.url, "https://api.example.com/auth/logout");
+        assert_eq!(logout.header("Authorization"), Some("Bearer acc"));
+        assert_eq!(logout.body_text(), None);
+        let minimal = config(r#"{"baseUrl": "https://h", "profile": "minimal"}"#);
+        assert_eq!(logout_request(&minimal, "acc"), None);
+
+        let me = me_request(&minimal, "acc").unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(me.method, Method::Get);
+        assert_eq!(me.url, "https://h/users/me");
+        assert_eq!(me.header("authorization"), Some("Bearer acc"));
+        let none = config(r#"{"baseUrl": "https://h", "endpoints": {"me": null}}"#);
+        assert_eq!(
+            me_request(&none, "acc").map_err(|e| e.code()),
+            Err(ErrorCode::Config)
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let minimal = config(r#"{"baseUrl": "https://h", "profile": "minimal"}"#);
+        let requests = [
+            login_request(&standard(), "ann", "hunter2"),
+            refresh_request(&minimal, Some("sekrit-refresh"))
+                .unwrap_or_else(|| panic!("refreshes")),
+            refresh_request(&standard(), Some("sekrit-refresh"))
+                .unwrap_or_else(|| panic!("refreshes")),
+            logout_request(&standard(), "sekrit-access").unwrap_or_else(|| panic!("logs out")),
+        ];
+        for request in requests {
+            let debug = format!("{request:?}");
+            for secret in ["hunter2", "sekrit"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+        }
+        let tokens = TokenReply {
+            access_token: "sekrit-access".into(),
+            refresh_token: Some("sekrit-refresh".into()),
+            expires_in: None,
+        };
+        assert!(!format!("{tokens:?}").contains("sekrit"));
+    }
+
+    #[test]
+    fn token_replies_are_read_leniently_but_need_an_access_token() {
+        let fields = standard().response_fields().clone();
+        let ok = |body: &str| {
+            parse_token_reply(
+                Endpoint::Login,
+                &reply(200, Some("application/json"), body),
+                &fields,
+                NOW,
+            )
+        };
+        let full = ok(
+            r#"{"access_token": "a", "refresh_token": "r", "token_type": "bearer", "expires_in": 1800}"#,
+        );
+        assert_eq!(
+            full,
+            Ok(TokenReply {
+                access_token: "a".into(),
+                refresh_token: Some("r".into()),
+                expires_in: Some(Duration::from_secs(1800)),
+            })
+        );
+        // Minimal servers: no refresh token; odd expires_in shapes.
+        let cases: [(&str, Option<&str>, Option<Duration>); 6] = [
+            (
+                r#"{"access_token": "a", "token_type": "bearer"}"#,
+                None,
+                None,
+            ),
+            (
+                r#"{"access_token": "a", "refresh_token": null}"#,
+                None,
+                None,
+            ),
+            (r#"{"access_token": "a", "refresh_token": ""}"#, None, None),
+            (
+                r#"{"access_token": "a", "expires_in": "90"}"#,
+                None,
+                Some(Duration::from_secs(90)),
+            ),
+            (
+                r#"{"access_token": "a", "expires_in": 1.5}"#,
+                None,
+                Some(Duration::from_millis(1500)),
+            ),
+            (r#"{"access_token": "a", "expires_in": -5}"#, None, None),
+        ];
+        for (body, refresh, expires_in) in cases {
+            let parsed = ok(body).unwrap_or_else(|err| panic!("{body}: {err}"));
+            assert_eq!(parsed.refresh_token.as_deref(), refresh, "{body}");
+            assert_eq!(parsed.expires_in, expires_in, "{body}");
+        }
+        // Unusable 2xx replies are protocol errors.
+        let bad = [
+            (
+                Some("application/json"),
+                r#"{"token": "a"}"#,
+                "no `access_token`",
+            ),
+            (
+                Some("application/json"),
+                r#"{"access_token": 5}"#,
+                "no `access_token`",
+            ),
+            (Some("application/json"), r#"["a"]"#, "not an object"),
+            (
+                Some("text/html"),
+                "<!doctype html><html><title>My App</title></html>",
+                "html page",
+            ),
+            (None, "", "empty"),
+            (Some("text/plain"), "ok", "not json"),
+        ];
+        for (content_type, body, expected) in bad {
+            let err = parse_token_reply(
+                Endpoint::Refresh,
+                &reply(200, content_type, body),
+                &fields,
+                NOW,
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{body} should fail"));
+            assert_eq!(err.code(), ErrorCode::Protocol, "{body}");
+            assert_eq!(err.status(), Some(200));
+            assert!(!err.is_retryable());
+            assert!(err.message().contains(expected), "{body}: {err}");
+        }
+        // Configured field names.
+        let custom = config(
+            r#"{"baseUrl": "https://h", "responseFields": {"accessToken": "jwt", "refreshToken": "rt", "expiresIn": "ttl"}}"#,
+        );
+        let parsed = parse_token_reply(
+            Endpoint::Login,
+            &reply(
+                200,
+                Some("application/json"),
+                r#"{"jwt": "a", "rt": "r", "ttl": 60}"#,
+            ),
+            custom.response_fields(),
+            NOW,
+        );
+        assert_eq!(
+            parsed.map(|t| (t.refresh_token, t.expires_in)),
+            Ok((Some("r".into()), Some(Duration::from_secs(60))))
+        );
+    }
+
+    #[test]
+    fn errors_follow_the_mapping_table() {
+        use Endpoint::*;
+        use ErrorCode::*;
+        let json = Some("application/json");
+        let html = Some("text/html; charset=utf-8");
+        // (endpoint, status, content type, body) -> (code, retryable)
+        type Case<'a> = (Endpoint, u16, Option<&'a str>, &'a str, ErrorCode, bool);
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            (Login, 401, json, r#"{"detail": "Incorrect username or password"}"#, InvalidCredentials, false),
+            (Login, 401, json, r#"{"detail": "User not found"}"#, InvalidCredentials, false),
+            (Login, 400, json, r#"{"detail": "Incorrect username or password"}"#, InvalidCredentials, false),
+            (Login, 400, json, r#"{"detail": "Inactive user"}"#, AccountDisabled, false),
+            (Login, 401, json, r#"{"detail": "User account is disabled"}"#, AccountDisabled, false),
+            (Login, 403, json, r#"{"detail": "User account is disabled"}"#, AccountDisabled, false),
+            (Login, 403, None, "", AccountDisabled, false),
+            (Login, 422, json, r#"{"detail": [{"loc": ["body", "username"], "msg": "field required", "type": "missing"}]}"#, Protocol, false),
+            (Login, 404, json, r#"{"detail": "Not Found"}"#, Protocol, false),
+            (Login, 405, json, r#"{"detail": "Method Not Allowed"}"#, Protocol, false),
+            (Login, 429, json, r#"{"detail": "slow down"}"#, RateLimited, true),
+            (Login, 500, Some("text/plain"), "Internal Server Error", Server, true),
+            (Login, 502, html, "<html><head><title>502 Bad Gateway</title></head></html>", Server, true),
+            (Refresh, 401, json, r#"{"detail": "Invalid refresh token"}"#, RefreshFailed, false),
+            (Refresh, 401, json, r#"{"detail": "Token has expired"}"#, RefreshFailed, false),
+            (Refresh, 400, json, r#"{"detail": "Inactive user"}"#, RefreshFailed, false),
+            (Refresh, 403, None, "", RefreshFailed, false),
+            (Refresh, 422, json, r#"{"detail": [{"loc": ["query", "refresh_token"], "msg": "Field required"}]}"#, Protocol, false),
+            (Refresh, 503, None, "", Server, true),
+            (Refresh, 429, None, "", RateLimited, true),
+            (Me, 401, json, r#"{"detail": "Token has expired"}"#, TokenExpired, false),
+            (Me, 401, json, r#"{"detail": "Signature has expired."}"#, TokenExpired, false),
+            (Me, 401, json, r#"{"detail": "Token has been revoked"}"#, TokenRevoked, false),
+            (Me, 401, json, r#"{"detail": "Could not validate credentials"}"#, NotAuthenticated, false),
+            (Me, 401, None, "", NotAuthenticated, false),
+            (Me, 403, json, r#"{"detail": "Admin access required"}"#, Forbidden, false),
+            (Me, 403, json, r#"{"detail": "Inactive user"}"#, AccountDisabled, false),
+            (Me, 400, json, r#"{"detail": "Inactive user"}"#, AccountDisabled, false),
+            (Me, 400, json, r#"{"detail": "Bad"}"#, Protocol, false),
+            (Api, 403, json, r#"{"detail": "Not enough permissions"}"#, Forbidden, false),
+            (Logout, 401, json, r#"{"detail": "Token has been revoked"}"#, TokenRevoked, false),
+            (Me, 504, html, "<h1>Gateway Timeout</h1>", Server, true),
+        ];
+        for &(endpoint, status, content_type, body, code, retryable) in cases {
+            let err = error_for(endpoint, &reply(status, content_type, body), NOW);
+            assert_eq!(err.code(), code, "{endpoint:?} {status} {body}");
+            assert_eq!(
+                err.is_retryable(),
+                retryable,
+                "{endpoint:?} {status} {body}"
+            );
+            assert_eq!(err.status(), Some(status), "{endpoint:?} {status} {body}");
+            assert_eq!(
+                err.message(),
+                err.message().to_lowercase(),
+                "messages are lowercase"
+            );
+        }
+        assert_eq!(cases.len(), 32);
+    }
+
+    #[test]
+    fn details_come_from_fastapi_bodies_and_html_titles() {
+        let detail = |status: u16, content_type: Option<&str>, body: &str| {
+            error_for(Endpoint::Login, &reply(status, content_type, body), NOW)
+                .detail()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            detail(
+                401,
+                Some("application/json"),
+                r#"{"detail": "Incorrect username or password"}"#
+            )
+            .as_deref(),
+            Some("Incorrect username or password")
+        );
+        assert_eq!(
+            detail(422, Some("application/json"), r#"{"detail": [{"loc": ["body", "username"], "msg": "field required"}, {"loc": ["body", "password"], "msg": "field required"}]}"#).as_deref(),
+            Some("body.username: field required; body.password: field required")
+        );
+        assert_eq!(
+            detail(
+                400,
+                Some("application/json"),
+                r#"{"error": "invalid_grant", "error_description": "Bad password"}"#
+            )
+            .as_deref(),
+            Some("Bad password")
+        );
+        assert_eq!(
+            detail(
+                502,
+                Some("text/html"),
+                "<html><TITLE> 502 Bad Gateway </TITLE>"
+            )
+            .as_deref(),
+            Some("502 Bad Gateway")
+        );
+        assert_eq!(
+            detail(502, Some("text/html"), "<html><body>oops</body></html>").as_deref(),
+            Some("an html page")
+        );
+        assert_eq!(detail(500, None, "").as_deref(), None);
+        // A detail object is kept as compact JSON.
+        assert_eq!(
+            detail(
+                401,
+                Some("application/json"),
+                r#"{"detail": {"reason": "x"}}"#
+            )
+            .as_deref(),
+            Some(r#"{"reason":"x"}"#)
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_in_seconds_and_dates() {
+        let with_retry = |status: u16, value: &str| HttpReply {
+            retry_after: Some(value.to_owned()),
+            ..reply(status, None, "")
+        };
+        let err = error_for(Endpoint::Refresh, &with_retry(429, "120"), NOW);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+        let err = error_for(Endpoint::Refresh, &with_retry(503, "7"), NOW);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        // Not on terminal errors: a rejected refresh token never becomes valid by waiting.
+        let err = error_for(Endpoint::Refresh, &with_retry(401, "7"), NOW);
+        assert_eq!(err.retry_after(), None);
+
+        // NOW is 2023-11-14T22:13:20Z.
+        assert_eq!(
+            parse_retry_after("Tue, 14 Nov 2023 22:15:00 GMT", NOW),
+            Some(Duration::from_secs(100))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 14 Nov 2023 22:00:00 GMT", NOW),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", Timestamp::from_millis(0)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after(" 0 ", NOW), Some(Duration::ZERO));
+        for garbage in [
+            "",
+            "-1",
+            "1.5",
+            "soon",
+            "Tue, 14 Nov 2023 22:15:00 UTC",
+            "Tue, 31 Foo 2023 22:15:00 GMT",
+            "Tue, 14 Nov 2023 25:15:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(garbage, NOW), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn civil_dates_count_days_like_the_calendar() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2023, 11, 14), 19_675);
+        assert_eq!(
+            days_from_civil(2024, 2, 29) + 1,
+            days_from_civil(2024, 3, 1)
+        );
+    }
+
+    #[test]
+    fn me_and_logout_replies() {
+        let value = parse_json_reply(
+            Endpoint::Me,
+            &reply(200, Some("application/json"), r#"{"id": 1}"#),
+            NOW,
+        );
+        assert_eq!(value, Ok(serde_json::json!({"id": 1})));
+        let err = parse_json_reply(Endpoint::Me, &reply(401, None, ""), NOW)
+            .err()
+            .map(|e| e.code());
+        assert_eq!(err, Some(ErrorCode::NotAuthenticated));
+        assert_eq!(
+            parse_logout_reply(
+                &reply(200, Some("application/json"), r#"{"message": "bye"}"#),
+                NOW
+            ),
+            Ok(())
+        );
+        assert_eq!(parse_logout_reply(&reply(204, None, ""), NOW), Ok(()));
+        assert!(parse_logout_reply(&reply(500, None, ""), NOW).is_err());
+    }
+}

@@ -1,0 +1,380 @@
+//! When to refresh, and how long to wait after a failure.
+//!
+//! - **Refresh time**: `expires_at − margin`, where the margin is `refreshMarginSeconds` (at
+//!   least [`MIN_MARGIN`]) capped at 1/[`MARGIN_DIVISOR`] of the token's lifetime, so a
+//!   5-second token refreshes 2.5 s before it expires instead of immediately (a 60 s margin on
+//!   a 5 s token would mean refreshing on arrival, in a loop). `expires_at` is on this device's
+//!   clock, already corrected by the server clock offset ([`TokenTiming`]). Never in the past;
+//!   for any lifetime of 2 s or more, always before expiry (property-tested below).
+//! - **Backoff** after a retryable failure: exponential from [`BACKOFF_BASE`], capped at
+//!   [`BACKOFF_CAP`], with "equal jitter" (half fixed, half random) from an injected random
+//!   value so tests are deterministic; a server's `Retry-After` replaces it.
+//! - **Attempt window**: at most [`MAX_FAILURES_PER_WINDOW`] failed refreshes per
+//!   [`FAILURE_WINDOW`], whatever triggered them (timers, `getAccessToken()`, `refresh()` calls
+//!   from an app retrying in a loop), so a failing server is not hammered.
+//!
+//! [`TokenTiming`]: crate::logic::time::TokenTiming
+
+use std::time::Duration;
+
+use crate::logic::time::Timestamp;
+
+/// The margin is at most `lifetime / MARGIN_DIVISOR`: a token is used for at least half its
+/// life before it is refreshed, and the other half is left for the refresh request, its
+/// retries, timer lateness and residual clock error.
+pub const MARGIN_DIVISOR: u32 = 2;
+
+/// The margin is at least this (lifetime permitting), even with `refreshMarginSeconds: 0`: a
+/// refresh takes a round trip, and one started at the expiry instant would always be late.
+pub const MIN_MARGIN: Duration = Duration::from_secs(1);
+
+/// The first retry waits between half of this and this.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+
+/// Retries never wait longer than this (unless the server's `Retry-After` says so): about the
+/// default refresh margin, so a recovering server is noticed within a minute.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
+
+/// The window over which failed refresh attempts are counted.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Failed refresh attempts allowed within [`FAILURE_WINDOW`]; further attempts wait until the
+/// oldest failure leaves the window.
+pub const MAX_FAILURES_PER_WINDOW: usize = 5;
+
+/// After a successful refresh, the next scheduled one waits at least this long, so a server that
+/// issues already-expired tokens (a badly wrong clock) cannot put us in a refresh loop.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The margin actually used for a token living `lifetime`: `configured` (at least
+/// [`MIN_MARGIN`]), capped at `lifetime / MARGIN_DIVISOR`.
+pub fn effective_margin(configured: Duration, lifetime: Duration) -> Duration {
+    configured.max(MIN_MARGIN).min(lifetime / MARGIN_DIVISOR)
+}
+
+/// The instant a token expiring at `expires_at` (local clock) after living `lifetime` becomes
+/// due for refresh; may be in the past.
+pub fn refresh_due_at(expires_at: Timestamp, lifetime: Duration, margin: Duration) -> Timestamp {
+    expires_at.saturating_sub(effective_margin(margin, lifetime))
+}
+
+/// When to refresh a token expiring at `expires_at` (local clock) after living `lifetime`, with
+/// the configured `margin`: [`refresh_due_at`], or `now` if that has passed.
+pub fn refresh_at(
+    expires_at: Timestamp,
+    lifetime: Duration,
+    margin: Duration,
+    now: Timestamp,
+) -> Timestamp {
+    refresh_due_at(expires_at, lifetime, margin).max(now)
+}
+
+/// How long to wait before retry number `failures` (1 for the first retry).
+///
+/// `retry_after` (the server's `Retry-After`) wins when present. Otherwise the ceiling is
+/// `BACKOFF_BASE × 2^(failures−1)`, capped at [`BACKOFF_CAP`], and the wait is
+/// `ceiling/2 + jitter × ceiling/2` with `jitter` in `[0, 1]` (clamped; NaN counts as 1): half
+/// fixed so retries never bunch up at zero, half random so tabs and clients do not retry in
+/// lockstep.
+pub fn backoff_delay(failures: u32, jitter: f64, retry_after: Option<Duration>) -> Duration {
+    if let Some(wait) = retry_after {
+        return wait;
+    }
+    let doublings = failures.saturating_sub(1).min(31);
+    let ceiling = BACKOFF_BASE
+        .checked_mul(1u32 << doublings)
+        .unwrap_or(BACKOFF_CAP)
+        .min(BACKOFF_CAP);
+    let jitter = if jitter.is_nan() {
+        1.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    };
+    let half = ceiling / 2;
+    half + half.mul_f64(jitter)
+}
+
+/// Recent failed refresh attempts, to cap them per [`FAILURE_WINDOW`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptWindow {
+    failures: Vec<Timestamp>,
+}
+
+impl AttemptWindow {
+    /// An empty window.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a failed attempt at `at`, forgetting failures that left the window.
+    pub fn record_failure(&mut self, at: Timestamp) {
+        let horizon = at.saturating_sub(FAILURE_WINDOW);
+        self.failures.retain(|failure| *failure > horizon);
+        self.failures.push(at);
+    }
+
+    /// Forgets every failure (after a success).
+    pub fn clear(&mut self) {
+        self.failures.clear();
+    }
+
+    /// How many failures happened in the window ending at `now`.
+    pub fn failures_in_window(&self, now: Timestamp) -> usize {
+        let horizon = now.saturating_sub(FAILURE_WINDOW);
+        self.failures
+            .iter()
+            .filter(|failure| **failure > horizon)
+            .count()
+    }
+
+    /// `None` when an attempt may start at `now`; otherwise the instant the oldest counted
+    /// failure leaves the window.
+    pub fn blocked_until(&self, now: Timestamp) -> Option<Timestamp> {
+        let horizon = now.saturating_sub(FAILURE_WINDOW);
+        let mut recent: Vec<Timestamp> = self
+            .failures
+            .iter()
+            .copied()
+            .filter(|failure| *failure > horizon)
+            .collect();
+        if recent.len() < MAX_FAILURES_PER_WINDOW {
+            return None;
+        }
+        recent.sort_unstable();
+        // The attempt may go once enough failures have aged out to get below the cap.
+        let excess = recent.len() - MAX_FAILURES_PER_WINDOW;
+        recent
+            .get(excess)
+            .map(|oldest| oldest.saturating_add(FAILURE_WINDOW))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::time::{ClockOffset, TokenTiming};
+    use proptest::prelude::*;
+
+    fn ms(millis: i64) -> Timestamp {
+        Timestamp::from_millis(millis)
+    }
+
+    #[test]
+    fn margin_scales_down_for_short_tokens() {
+        let sixty = Duration::from_secs(60);
+        // (configured, lifetime) -> margin
+        let cases = [
+            (60_000, 1_800_000, 60_000),
+            (60_000, 120_000, 60_000),
+            (60_000, 60_000, 30_000),
+            (60_000, 5_000, 2_500),
+            (60_000, 2_000, 1_000),
+            (0, 1_800_000, 1_000),
+            (0, 1_000, 500),
+            (10_000, 0, 0),
+        ];
+        for (configured, lifetime, expected) in cases {
+            let margin = effective_margin(
+                Duration::from_millis(configured),
+                Duration::from_millis(lifetime),
+            );
+            assert_eq!(
+                margin,
+                Duration::from_millis(expected),
+                "{configured} {lifetime}"
+            );
+        }
+        // A 5-second token received at 0 refreshes at 2.5 s.
+        assert_eq!(
+            refresh_at(ms(5_000), Duration::from_secs(5), sixty, ms(0)),
+            ms(2_500)
+        );
+        // A 30-minute token refreshes a minute early.
+        assert_eq!(
+            refresh_at(ms(1_800_000), Duration::from_secs(1_800), sixty, ms(0)),
+            ms(1_740_000)
+        );
+        // Overdue (a laptop waking up): now.
+        assert_eq!(
+            refresh_at(
+                ms(1_800_000),
+                Duration::from_secs(1_800),
+                sixty,
+                ms(1_799_000)
+            ),
+            ms(1_799_000)
+        );
+        assert_eq!(
+            refresh_due_at(ms(1_800_000), Duration::from_secs(1_800), sixty),
+            ms(1_740_000)
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_cap_and_retry_after_wins() {
+        // (failures, jitter) -> delay ms
+        let cases = [
+            (1, 0.0, 500),
+            (1, 1.0, 1_000),
+            (1, 0.5, 750),
+            (2, 0.0, 1_000),
+            (3, 1.0, 4_000),
+            (6, 1.0, 32_000),
+            (7, 1.0, 60_000),
+            (7, 0.0, 30_000),
+            (1_000, 1.0, 60_000),
+            (0, 1.0, 1_000),
+            (1, -3.0, 500),
+            (1, 7.0, 1_000),
+            (1, f64::NAN, 1_000),
+        ];
+        for (failures, jitter, expected) in cases {
+            assert_eq!(
+                backoff_delay(failures, jitter, None),
+                Duration::from_millis(expected),
+                "{failures} {jitter}"
+            );
+        }
+        assert_eq!(
+            backoff_delay(1, 0.0, Some(Duration::from_secs(120))),
+            Duration::from_secs(120)
+        );
+        assert_eq!(backoff_delay(9, 1.0, Some(Duration::ZERO)), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_window_caps_failures() {
+        let mut window = AttemptWindow::new();
+        for second in 0..5 {
+            assert_eq!(window.blocked_until(ms(second * 1_000)), None);
+            window.record_failure(ms(second * 1_000));
+        }
+        assert_eq!(window.failures_in_window(ms(4_000)), 5);
+        // The sixth attempt waits until the first failure is a window old.
+        assert_eq!(window.blocked_until(ms(5_000)), Some(ms(60_000)));
+        assert_eq!(window.blocked_until(ms(59_999)), Some(ms(60_000)));
+        assert_eq!(window.blocked_until(ms(60_000)), None);
+        window.record_failure(ms(60_000));
+        assert_eq!(window.blocked_until(ms(60_000)), Some(ms(61_000)));
+        window.clear();
+        assert_eq!(window.blocked_until(ms(60_000)), None);
+        assert_eq!(window.failures_in_window(ms(60_000)), 0);
+    }
+
+    proptest! {
+        /// The issue's property: never in the past, always before exp, for lifetimes ≥ 2 s.
+        #[test]
+        fn schedule_is_never_past_and_always_before_exp(
+            issued in -1_000_000_000_000i64..4_000_000_000_000,
+            lifetime_ms in 2_000u64..=30 * 86_400_000,
+            margin_ms in 0u64..=86_400_000,
+            elapsed_fraction in 0.0f64..1.0,
+        ) {
+            let lifetime = Duration::from_millis(lifetime_ms);
+            let expires_at = ms(issued).saturating_add(lifetime);
+            // Any moment of the token's life, from receipt to just before expiry.
+            let elapsed = ((lifetime_ms as f64) * elapsed_fraction) as i64;
+            let now = ms(issued + elapsed).min(expires_at.saturating_sub(Duration::from_millis(1)));
+            let margin = Duration::from_millis(margin_ms);
+            let at = refresh_at(expires_at, lifetime, margin, now);
+            prop_assert!(at >= now, "in the past: {at:?} < {now:?}");
+            prop_assert!(at < expires_at, "not before exp: {at:?} >= {expires_at:?}");
+            // And the token is used for at least half its life.
+            prop_assert!(at >= ms(issued).saturating_add(lifetime / 2));
+        }
+
+        /// Never in the past, whatever the inputs (expired tokens, zero lifetimes).
+        #[test]
+        fn schedule_is_never_in_the_past(
+            expires_at in any::<i64>(),
+            lifetime_ms in any::<u64>(),
+            margin_ms in any::<u64>(),
+            now in any::<i64>(),
+        ) {
+            let at = refresh_at(
+                ms(expires_at),
+                Duration::from_millis(lifetime_ms),
+                Duration::from_millis(margin_ms),
+                ms(now),
+            );
+            prop_assert!(at >= ms(now));
+        }
+
+        /// End to end with a skewed client clock: the refresh lands before the *server's* exp.
+        ///
+        /// The server issues at its time `t`, stamping `iat` (truncated to whole seconds or
+        /// not) and `exp = iat + L`; the reply reaches a client whose clock is `skew` behind the
+        /// server's after `latency`.
+        #[test]
+        fn refresh_lands_before_the_servers_exp_despite_skew(
+            server_issue in 1_600_000_000_000i64..1_900_000_000_000,
+            skew_ms in -20 * 3_600_000i64..=20 * 3_600_000,
+            lifetime_s in 3u64..=7 * 86_400,
+            latency_ms in 0i64..=500,
+            truncate in any::<bool>(),
+            with_iat in any::<bool>(),
+            margin_s in 0u64..=600,
+        ) {
+            let iat_ms = if truncate { server_issue - server_issue.rem_euclid(1000) } else { server_issue };
+            let exp_ms = iat_ms + (lifetime_s as i64) * 1000;
+            let expires_in = Duration::from_secs(lifetime_s);
+            // The server really stops accepting the token at exp (PyJWT: `exp <= now`).
+            prop_assume!(exp_ms - server_issue >= 2_000);
+            let received = ms(server_issue - skew_ms + latency_ms);
+            let timing = TokenTiming::at_receipt(
+                received,
+                Some(ms(exp_ms)),
+                with_iat.then_some(ms(iat_ms)),
+                // Without iat, the offset can only come from expires_in.
+                (!with_iat).then_some(expires_in),
+            );
+            let expires_at = timing.expires_at.unwrap_or(ms(i64::MAX));
+            let lifetime = timing.lifetime.unwrap_or(Duration::ZERO);
+            let at = refresh_at(expires_at, lifetime, Duration::from_secs(margin_s), received);
+            prop_assert!(at >= received);
+            // On the server's clock, the refresh happens before the token dies there.
+            let server_time_at_refresh = at.as_millis() + skew_ms;
+            prop_assert!(
+                server_time_at_refresh < exp_ms,
+                "refresh at server time {server_time_at_refresh} >= exp {exp_ms} (offset {:?})",
+                timing.clock_offset
+            );
+            // And the offset estimate is within the latency and rounding of the true skew.
+            let error = timing.clock_offset.as_millis() - skew_ms;
+            prop_assert!((-latency_ms - 1_000..=1_000).contains(&error) || timing.clock_offset == ClockOffset::ZERO);
+        }
+
+        /// Backoff stays within [ceiling/2, ceiling] and never exceeds the cap.
+        #[test]
+        fn backoff_is_bounded(failures in 0u32..100, jitter in -1.0f64..2.0) {
+            let delay = backoff_delay(failures, jitter, None);
+            prop_assert!(delay >= BACKOFF_BASE / 2);
+            prop_assert!(delay <= BACKOFF_CAP);
+            let next = backoff_delay(failures + 1, 1.0, None);
+            prop_assert!(next >= backoff_delay(failures, 1.0, None), "ceilings never shrink");
+        }
+
+        /// Respecting `blocked_until`, no window ever holds more than the cap of failures.
+        #[test]
+        fn the_window_is_never_exceeded(gaps in proptest::collection::vec(0i64..30_000, 1..60)) {
+            let mut window = AttemptWindow::new();
+            let mut now = ms(0);
+            let mut attempts: Vec<Timestamp> = Vec::new();
+            for gap in gaps {
+                now = now.saturating_add(Duration::from_millis(gap as u64));
+                if let Some(until) = window.blocked_until(now) {
+                    prop_assert!(until > now);
+                    now = until;
+                    prop_assert_eq!(window.blocked_until(now), None);
+                }
+                window.record_failure(now);
+                attempts.push(now);
+                let in_window = attempts
+                    .iter()
+                    .filter(|at| **at > now.saturating_sub(FAILURE_WINDOW))
+                    .count();
+                prop_assert!(in_window <= MAX_FAILURES_PER_WINDOW);
+            }
+        }
+    }
+}
