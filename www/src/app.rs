@@ -1,0 +1,104 @@
+//! The router: the profile's API, test-mode routes, static files, and the outer layers.
+
+use std::time::Duration;
+
+use axum::{
+    handler::HandlerWithoutStateExt,
+    http::{header, HeaderValue, Method},
+    middleware,
+    routing::{get, post},
+    Router,
+};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::{config::Profile, handlers as h, state::AppState, testmode};
+
+/// Builds the whole application for `state`. Tests drive it with `tower::ServiceExt::oneshot`;
+/// `main` serves it with connect info (for per-address login limits).
+pub fn app(state: AppState) -> Router {
+    let config = state.config.clone();
+    let mut api: Router<AppState> = match config.profile {
+        Profile::Standard => Router::new()
+            .route("/auth/signup", post(h::signup))
+            .route("/auth/login", post(h::login_standard))
+            .route("/auth/refresh", post(h::refresh_standard))
+            .route("/auth/logout", post(h::logout))
+            .route("/auth/me", get(h::me_standard))
+            .route("/auth/change-password", post(h::change_password))
+            .route("/dashboard", get(h::dashboard))
+            .route("/admin/users", get(h::admin_users)),
+        Profile::Minimal => Router::new()
+            .route("/auth/login", post(h::login_minimal))
+            .route("/auth/refresh", post(h::refresh_minimal))
+            .route("/users/me", get(h::me_minimal)),
+        Profile::V1 => Router::new()
+            .route("/api/v1/login", post(h::login_v1))
+            .route("/api/v1/me", get(h::me_v1)),
+    };
+    if config.test_mode {
+        api = api
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                testmode::inject_faults,
+            ))
+            .route("/__stats", get(testmode::get_stats))
+            .route("/__reset", post(testmode::reset))
+            .route(
+                "/__faults",
+                get(testmode::list_faults).post(testmode::arm_fault),
+            );
+    }
+    let mut router = api
+        .method_not_allowed_fallback(h::method_not_allowed)
+        .merge(static_files(&config.static_dir, &config.pkg_dir))
+        .with_state(state.clone());
+    if config.test_mode {
+        router = router.layer(middleware::from_fn_with_state(
+            state,
+            testmode::count_requests,
+        ));
+    }
+    router = router.layer(TraceLayer::new_for_http());
+    if let Some(cors) = cors(&config.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+}
+
+/// `static_dir` at `/` (index.html for directories) and `pkg_dir` at `/pkg/`, revalidated on
+/// every load so a rebuilt package is picked up. Missing files (or directories) are a JSON 404.
+fn static_files(static_dir: &std::path::Path, pkg_dir: &std::path::Path) -> Router<AppState> {
+    let serve = |dir: &std::path::Path| {
+        ServeDir::new(dir)
+            .call_fallback_on_method_not_allowed(true)
+            .not_found_service(h::not_found.into_service())
+    };
+    Router::new()
+        .nest_service("/pkg", serve(pkg_dir))
+        .fallback_service(serve(static_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+}
+
+/// Credentialed CORS for the configured origins only; none configured, no CORS headers.
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+            .max_age(Duration::from_secs(600)),
+    )
+}
