@@ -9,13 +9,14 @@ GECKODRIVER ?= $(shell command -v geckodriver || echo $(HOME)/.cargo/bin/geckodr
 WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
-        test-chrome test-firefox test-node test-e2e bench fixtures
+        test-chrome test-firefox test-node test-e2e api api-check bench fixtures
 
 help:
 	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
 	@echo "make test   every check: fmt, clippy, native tests, browser tests (Chromium, Firefox), Node, e2e"
 	@echo "make build  build the npm package into pkg/"
 	@echo "make bench  benchmarks, results in bench/RESULTS.md"
+	@echo "make api    accept a change of the public TypeScript API (api/tokenkeeper.d.ts)"
 
 setup:
 	@scripts/setup.sh
@@ -29,7 +30,7 @@ server: setup
 demo: build server
 	scripts/demo.sh
 
-test: setup lint test-native test-wasm test-e2e
+test: setup lint test-native test-wasm api-check test-e2e
 	@echo "make test: all suites passed"
 
 lint: fmt-check clippy
@@ -46,18 +47,29 @@ test-native:
 
 test-wasm: test-chrome test-firefox test-node
 
-# Each engine runs the same wasm-bindgen-test suites; tests/node.rs runs under Node only.
-test-chrome:
-	$(WASM_PACK_TEST) --headless --chrome --chromedriver $(CHROMEDRIVER)
+# Each engine runs the same wasm-bindgen-test suites, with the companion server up for the
+# ones that talk to it (scripts/with-server.sh); tests/node.rs runs under Node only.
+test-chrome: server
+	scripts/with-server.sh $(WASM_PACK_TEST) --headless --chrome --chromedriver $(CHROMEDRIVER)
 
-test-firefox:
-	$(WASM_PACK_TEST) --headless --firefox --geckodriver $(GECKODRIVER)
+test-firefox: server
+	scripts/with-server.sh $(WASM_PACK_TEST) --headless --firefox --geckodriver $(GECKODRIVER)
 
 test-node:
 	$(WASM_PACK_TEST) --node
 
 test-e2e: build server
 	node --test --test-concurrency=1 tests/e2e/
+
+# The public TypeScript API is committed (api/tokenkeeper.d.ts) so that changes show in review.
+api-check: build
+	@diff -u api/tokenkeeper.d.ts pkg/tokenkeeper.d.ts || { \
+	  echo "The generated TypeScript API differs from api/tokenkeeper.d.ts."; \
+	  echo "If the change is intended, run 'make api' and commit the file."; exit 1; }
+	@echo "api-check: pkg/tokenkeeper.d.ts matches api/tokenkeeper.d.ts"
+
+api: build
+	cp pkg/tokenkeeper.d.ts api/tokenkeeper.d.ts
 
 bench: build server
 	@echo "benchmarks: see bench/"

@@ -18,7 +18,30 @@
 // Pure logic: no js-sys, web-sys, gloo or wasm-bindgen below this line.
 mod logic;
 
+// Browser adapters and the driver that executes the core's effects.
+mod browser;
+
 // The JavaScript facade: converts types, owns no logic.
 mod js;
 
+pub use browser::client::{AuthClient, Subscription};
+pub use browser::storage::{BoxFuture, StorageChoice, TokenStorage};
 pub use js::version;
+pub use logic::config::{AuthClientOptions, Config, Endpoints, Profile, RefreshVia, StorageKind};
+pub use logic::config::{EndpointOptions, LoginOptions, RefreshOptions, ResponseFieldOptions};
+pub use logic::config::{LoginEncoding, LoginFormat, Override, RefreshFormat, ResponseFields};
+pub use logic::error::{AuthError, ErrorCode};
+pub use logic::roles::{lookup_path, permissions, scopes, RoleClaims, DEFAULT_ROLE_CLAIMS};
+pub use logic::session::{AuthEvent, Diagnostics, Effect, Event, Jitter, Outcome, Phase};
+pub use logic::session::{LockId, OpId, RequestId, Session, SessionMachine};
+pub use logic::time::TokenTiming;
+pub use logic::time::{is_expired, Clock, ClockOffset, ManualClock, TimeOptions, Timestamp};
+pub use logic::token::{decode_unverified, Claims, DecodeError, UnverifiedToken};
+pub use logic::token::{TimeClaim, TokenHeader, TokenPart, MAX_TOKEN_LEN};
+pub use logic::{protocol, schedule};
+
+/// For tests only (`tests/browser_adapters.rs`): the browser adapters, which are not public API.
+#[doc(hidden)]
+pub mod __adapters {
+    pub use crate::browser::{http, lock, storage};
+}

@@ -23,3 +23,20 @@ fn version_is_the_crate_version() {
     assert_eq!(version, env!("CARGO_PKG_VERSION"));
     assert_eq!(version.split('.').count(), 3, "not semver: {version}");
 }
+
+/// Decoding runs in the browser's wasm just as natively: non-ASCII claims and a float `exp`.
+#[wasm_bindgen_test]
+fn decodes_a_token_with_non_ascii_claims_and_float_exp() {
+    // {"alg":"HS256","typ":"JWT"} . {"sub":"42","name":"Zoë 山田","exp":1700000000.5}
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+                 eyJzdWIiOiI0MiIsIm5hbWUiOiJab8OrIOWxseeUsCIsImV4cCI6MTcwMDAwMDAwMC41fQ.c2ln";
+    let decoded = tokenkeeper::decode_unverified(token).expect("a well-formed token");
+    let claims = decoded.claims();
+    assert_eq!(claims.sub().as_deref(), Some("42"));
+    assert_eq!(
+        claims.get("name").and_then(|v| v.as_str()),
+        Some("Zoë 山田")
+    );
+    assert_eq!(claims.exp().map(|t| t.as_millis()), Some(1_700_000_000_500));
+    assert!(tokenkeeper::decode_unverified("only.two").is_err());
+}

@@ -735,7 +735,7 @@ fn split_origin(text: &str) -> Result<(String, &str), String> {
     Ok((origin, rest))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::logic::error::ErrorCode;

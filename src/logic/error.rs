@@ -332,7 +332,7 @@ fn looks_like_jwt(word: &str) -> bool {
         && trimmed.len() >= 30
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -182,7 +182,7 @@ fn collect_strings<'a>(value: &'a Value, split: bool, out: &mut Vec<&'a str>) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

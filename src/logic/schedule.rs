@@ -149,7 +149,7 @@ impl AttemptWindow {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::logic::time::{ClockOffset, TokenTiming};

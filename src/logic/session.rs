@@ -1547,7 +1547,7 @@ fn settle(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::logic::config::AuthClientOptions;

@@ -20,7 +20,7 @@ test("the demo script serves a page that loads the package in Chromium", async (
   t.after(() => browser.close());
 
   const page = await openPage(await browser.newContext(), `${demo.url}/`);
-  await page.waitForSelector("body[data-ready]");
+  await page.waitForSelector("body[data-ready]", { state: "attached" });
   assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("body"));
   assert.equal(await page.textContent('[data-testid="version"]'), pkgManifest.version);
 
@@ -42,10 +42,14 @@ test("Node >= 20 imports the package by name (ESM, conditional exports)", async 
   await writeFile(join(app, "package.json"), JSON.stringify({ type: "module" }));
   await writeFile(
     join(app, "main.mjs"),
-    `import init, { version, decodeClaims } from "tokenkeeper";
+    `import init, { AuthError, version, decodeClaims } from "tokenkeeper";
 await init();
 const token = process.argv[2];
-console.log(JSON.stringify({ version: version(), claims: decodeClaims(token) }));`,
+let error;
+try { decodeClaims("not.a-token"); } catch (e) {
+  error = { isAuthError: e instanceof AuthError, isError: e instanceof Error, name: e.name, code: e.code, message: e.message };
+}
+console.log(JSON.stringify({ version: version(), claims: decodeClaims(token), error }));`,
   );
   const token = [{ alg: "none" }, { sub: 7, roles: ["a", "b"], exp: 1.5e9 }]
     .map((part) => Buffer.from(JSON.stringify(part)).toString("base64url"))
@@ -55,4 +59,9 @@ console.log(JSON.stringify({ version: version(), claims: decodeClaims(token) }))
   const result = JSON.parse(stdout);
   assert.equal(result.version, pkgManifest.version);
   assert.deepEqual(result.claims, { sub: 7, roles: ["a", "b"], exp: 1.5e9 });
+  assert.equal(result.error.isAuthError, true);
+  assert.equal(result.error.isError, true);
+  assert.equal(result.error.name, "AuthError");
+  assert.equal(result.error.code, "invalid_token");
+  assert.ok(!result.error.message.includes("a-token"), result.error.message);
 });

@@ -71,16 +71,18 @@ export const serverBinary =
 
 /**
  * Starts the companion server on a free 127.0.0.1 port with an in-memory database, serving
- * `www/static` and `pkg/`. Extra flags (profile, lifetimes, test mode) go in `args`.
+ * `www/static` and `pkg/`. Flags in `args` (profile, lifetimes, test mode) are added, and replace
+ * these defaults when they name the same flag.
  */
 export function startServer(args = []) {
-  return spawnListening(serverBinary, [
-    "--addr", "127.0.0.1:0",
-    "--db", ":memory:",
-    "--static-dir", join(repoRoot, "www", "static"),
-    "--pkg-dir", join(repoRoot, "pkg"),
-    ...args,
-  ]);
+  const defaults = {
+    "--addr": "127.0.0.1:0",
+    "--db": ":memory:",
+    "--static-dir": join(repoRoot, "www", "static"),
+    "--pkg-dir": join(repoRoot, "pkg"),
+  };
+  const kept = Object.entries(defaults).filter(([flag]) => !args.includes(flag)).flat();
+  return spawnListening(serverBinary, [...kept, ...args]);
 }
 
 /** Launches headless Debian Chromium (never a downloaded browser). */
@@ -92,17 +94,45 @@ export function launchChromium() {
 }
 
 /**
- * Opens a page that fails the test on any uncaught page error or console error, unless the test
- * expects it (`allowConsoleErrors`).
+ * Opens a page that records problems a test should fail on: uncaught page errors, console
+ * errors, and HTTP errors for the page's own resources (the browser's automatic favicon request
+ * aside). Tests that expect some of these pass `allowConsoleErrors` and check `page.problems`.
  */
 export async function openPage(context, url, { allowConsoleErrors = false } = {}) {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error" && !allowConsoleErrors) problems.push(`console: ${message.text()}`);
+    // "Failed to load resource" carries no URL; the response handler below reports it with one.
+    if (message.type() !== "error" || message.text().startsWith("Failed to load resource")) return;
+    if (!allowConsoleErrors) problems.push(`console: ${message.text()}`);
+  });
+  page.on("response", (response) => {
+    const { pathname } = new URL(response.url());
+    if (response.status() >= 400 && pathname !== "/favicon.ico" && !allowConsoleErrors) {
+      problems.push(`http ${response.status()}: ${response.request().method()} ${pathname}`);
+    }
   });
   page.problems = problems;
   await page.goto(url);
+  return page;
+}
+
+/**
+ * Opens an empty page on `origin` (Playwright answers the one URL itself, so the server needs no
+ * test page) and loads the package into it: `window.tk` is the module, initialised. Use
+ * `page.evaluate(() => ...)` to drive `window.tk.AuthClient` from there.
+ */
+export async function openClientPage(context, origin, options = {}) {
+  const blank = `${origin}/__e2e_blank.html`;
+  await context.route(blank, (route) =>
+    route.fulfill({ contentType: "text/html", body: "<!doctype html><title>e2e</title>" }),
+  );
+  const page = await openPage(context, blank, options);
+  await page.evaluate(async () => {
+    const tk = await import("/pkg/tokenkeeper.js");
+    await tk.default();
+    window.tk = tk;
+  });
   return page;
 }

@@ -1,0 +1,255 @@
+/* tslint:disable */
+/* eslint-disable */
+
+/** Options of {@link AuthClient}. Only `baseUrl` is required. */
+export interface AuthClientOptions {
+    /** Origin (and optional path prefix) of the auth API, e.g. `"https://api.example.com"`. */
+    baseUrl: string;
+    /** Preset for a backend shape; default `"standard"`. */
+    profile?: "standard" | "minimal" | "v1";
+    /** Override the preset's endpoints; `null` means the server has none. */
+    endpoints?: { login?: string; refresh?: string | null; logout?: string | null; me?: string | null };
+    /** How login credentials are sent. */
+    login?: { encoding?: "form" | "json"; usernameField?: string; passwordField?: string };
+    /** How the refresh token is sent: JSON body field, query parameter, or HttpOnly cookie. */
+    refresh?: { via?: "json" | "query" | "cookie"; field?: string };
+    /** Names of the token fields in login and refresh replies. */
+    responseFields?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
+    /** Where the session is kept; default `"local"` (shared by tabs). */
+    storage?: "local" | "session" | "memory" | TokenStorage;
+    /** Storage key (namespace); default `"tokenkeeper"`. */
+    storageKey?: string;
+    /** Refresh automatically before expiry; default `true`. */
+    autoRefresh?: boolean;
+    /** Refresh this long before `exp`; default 60, capped at half the token's lifetime. */
+    refreshMarginSeconds?: number;
+    /** Clock tolerance when judging expiry; default 0. */
+    leewaySeconds?: number;
+    /** Claim paths holding roles; default `["role", "roles", "realm_access.roles"]`. */
+    roleClaims?: string[];
+    /** Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may). */
+    apiOrigins?: string[];
+}
+
+/** A custom storage; methods may be synchronous or return Promises. */
+export interface TokenStorage {
+    getItem(key: string): string | null | Promise<string | null>;
+    setItem(key: string, value: string): void | Promise<void>;
+    removeItem(key: string): void | Promise<void>;
+}
+
+/** What `onAuthStateChange` listeners receive. */
+export type AuthEvent = "INITIAL_SESSION" | "SIGNED_IN" | "TOKEN_REFRESHED" | "SIGNED_OUT"
+| "SESSION_EXPIRED" | "REFRESH_FAILED";
+
+/** A signed-in session. Times are milliseconds since the epoch. */
+export interface Session {
+    accessToken: string;
+    refreshToken: string | null;
+    /** From `exp` (or `expires_in`), on this client's clock. */
+    expiresAt: number | null;
+    /** The access token's claims, decoded without a signature check. */
+    claims: Record<string, unknown>;
+}
+
+/** A snapshot for debugging a session (`getDiagnostics()`). */
+export interface Diagnostics {
+    phase: "signed_out" | "signed_in" | "refreshing" | "expired";
+    expiresAt: number | null;
+    nextRefreshAt: number | null;
+    lastError: { code: AuthErrorCode; message: string; status: number | null } | null;
+    /** Server clock minus this client's clock, in milliseconds (estimated). */
+    clockOffsetMs: number;
+    refreshCount: number;
+    consecutiveFailures: number;
+    retryNotBefore: number | null;
+}
+
+
+
+/** The stable code of an {@link AuthError}; apps branch on it. */
+export type AuthErrorCode =
+| "invalid_credentials" | "account_disabled" | "not_authenticated" | "token_expired"
+| "token_revoked" | "invalid_token" | "refresh_failed" | "forbidden" | "rate_limited"
+| "network" | "server" | "protocol" | "storage" | "config";
+
+/** Every rejection and throw of tokenkeeper. Messages never contain a token. */
+export class AuthError extends Error {
+    name: "AuthError";
+    /** What went wrong, as a stable code. */
+    code: AuthErrorCode;
+    /** The HTTP status, when a response was received. */
+    status?: number;
+}
+
+
+
+/**
+ * Logs in, keeps tokens fresh and logs out against one JWT auth API.
+ *
+ * ```js
+ * const client = new AuthClient({ baseUrl: "https://api.example.com" });
+ * client.onAuthStateChange((event, session) => console.log(event, session?.claims.sub));
+ * await client.login("alice@example.com", "correct horse");
+ * const response = await client.fetch("https://api.example.com/dashboard");
+ * ```
+ */
+export class AuthClient {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * The access token's claims (no signature check: for the UI only), or `null`.
+     */
+    claims(): Record<string, unknown> | null;
+    /**
+     * Stops timers and listeners and rejects pending calls; the stored session stays.
+     */
+    dispose(): void;
+    /**
+     * When the access token expires, in milliseconds since the epoch, or `null`.
+     */
+    expiresAt(): number | null;
+    /**
+     * `fetch` with the bearer token for configured origins; on 401 refreshes once and replays
+     * once. Resolves with the `Response` for any status; rejects with `AuthError` `"network"`
+     * when no response came.
+     */
+    fetch(input: RequestInfo | URL, init?: RequestInit | null): Promise<Response>;
+    /**
+     * The access token, refreshed first when expiring; `null` when signed out.
+     */
+    getAccessToken(): Promise<string | null>;
+    /**
+     * A snapshot for debugging: phase, expiry, next refresh, last error, clock offset and
+     * refresh count.
+     */
+    getDiagnostics(): Diagnostics;
+    /**
+     * Whether the token carries every one of `roles`.
+     */
+    hasAllRoles(roles: string[]): boolean;
+    /**
+     * Whether the token carries at least one of `roles`.
+     */
+    hasAnyRole(roles: string[]): boolean;
+    /**
+     * Whether the token carries `role` (UI decisions only; the server decides access).
+     */
+    hasRole(role: string): boolean;
+    /**
+     * Whether there is a session whose access token has not expired.
+     */
+    isAuthenticated(): boolean;
+    /**
+     * Logs in with a username (or email) and password; resolves with the session.
+     */
+    login(username: string, password: string): Promise<Session>;
+    /**
+     * Logs out: the server's logout endpoint when there is one; local state is cleared even
+     * when that call fails.
+     */
+    logout(): Promise<void>;
+    /**
+     * GETs the `me` endpoint with the token; resolves with its JSON.
+     */
+    me(): Promise<unknown>;
+    /**
+     * Creates a client and restores a stored session (synchronously for `"local"`, `"session"`
+     * and `"memory"` storage). Throws an `AuthError` with code `"config"` on bad options.
+     */
+    constructor(options: AuthClientOptions);
+    /**
+     * Calls `listener(event, session)` on every auth event; `INITIAL_SESSION` comes first, a
+     * microtask after subscribing. A listener that throws does not stop the others. Returns a
+     * function that unsubscribes.
+     */
+    onAuthStateChange(listener: (event: AuthEvent, session: Session | null) => void): () => void;
+    /**
+     * Refreshes now. Concurrent calls share one request.
+     */
+    refresh(): Promise<Session>;
+    /**
+     * The current session, or `null`.
+     */
+    session(): Session | null;
+}
+
+/**
+ * Decodes a JWT's claims **without checking its signature** (the client never holds the key,
+ * so claims read here are for display and UI decisions; the server decides access).
+ *
+ * Returns the whole payload as a plain object: `exp`, `iat` and `nbf` stay numbers (integer or
+ * float), other claims keep their JSON types. Throws an `AuthError` with code `invalid_token`
+ * when the token is malformed: not three parts, bad base64url, not UTF-8, not a JSON object,
+ * or over the size cap. The message says which rule failed and never repeats the token.
+ */
+export function decodeClaims(token: string): Record<string, unknown>;
+
+/**
+ * The version of the tokenkeeper package, e.g. `"0.1.0"`.
+ */
+export function version(): string;
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+    readonly memory: WebAssembly.Memory;
+    readonly __wbg_authclient_free: (a: number, b: number) => void;
+    readonly authclient_claims: (a: number) => any;
+    readonly authclient_dispose: (a: number) => void;
+    readonly authclient_expiresAt: (a: number) => any;
+    readonly authclient_fetch: (a: number, b: any, c: number) => any;
+    readonly authclient_getAccessToken: (a: number) => any;
+    readonly authclient_getDiagnostics: (a: number) => any;
+    readonly authclient_hasAllRoles: (a: number, b: number, c: number) => number;
+    readonly authclient_hasAnyRole: (a: number, b: number, c: number) => number;
+    readonly authclient_hasRole: (a: number, b: number, c: number) => number;
+    readonly authclient_isAuthenticated: (a: number) => number;
+    readonly authclient_login: (a: number, b: number, c: number, d: number, e: number) => any;
+    readonly authclient_logout: (a: number) => any;
+    readonly authclient_me: (a: number) => any;
+    readonly authclient_new: (a: any) => [number, number, number];
+    readonly authclient_onAuthStateChange: (a: number, b: any) => any;
+    readonly authclient_refresh: (a: number) => any;
+    readonly authclient_session: (a: number) => any;
+    readonly decodeClaims: (a: number, b: number) => [number, number, number];
+    readonly version: () => [number, number];
+    readonly wasm_bindgen__convert__closures_____invoke__h40eb62ff07f4854a: (a: number, b: number, c: any, d: any) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__hfa38777c48d0afce: (a: number, b: number, c: any) => [number, number];
+    readonly wasm_bindgen__convert__closures_____invoke__h0d86b00637434e9a: (a: number, b: number, c: any) => any;
+    readonly wasm_bindgen__convert__closures_____invoke__ha14460a3e1323f77: (a: number, b: number, c: any) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h38b121e7044e4a40: (a: number, b: number) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h51c5db1fee5bb48d: (a: number, b: number) => void;
+    readonly __wbindgen_malloc: (a: number, b: number) => number;
+    readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+    readonly __wbindgen_free: (a: number, b: number, c: number) => void;
+    readonly __wbindgen_exn_store: (a: number) => void;
+    readonly __externref_table_alloc: () => number;
+    readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __wbindgen_destroy_closure: (a: number, b: number) => void;
+    readonly __externref_drop_slice: (a: number, b: number) => void;
+    readonly __externref_table_dealloc: (a: number) => void;
+    readonly __wbindgen_start: () => void;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the given `module`, which can either be bytes or
+ * a precompiled `WebAssembly.Module`.
+ *
+ * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
+ *
+ * @returns {InitOutput}
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/**
+ * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
+ * for everything else, calls `WebAssembly.instantiate` directly.
+ *
+ * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
+ *
+ * @returns {Promise<InitOutput>}
+ */
+export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;

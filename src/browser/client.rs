@@ -1,0 +1,689 @@
+//! The browser driver: [`AuthClient`] feeds API calls and the outside world into the pure
+//! [`SessionMachine`] and executes the effects it returns, in order. It decides nothing itself.
+//!
+//! Effects run from one queue, one at a time: storage writes may be asynchronous (custom
+//! adapters), and running each list to completion before the next keeps the machine's order
+//! (storage written → lock released → I/O started → listeners told → callers settled) even when a
+//! listener calls back into the client. No `RefCell` borrow is held across an `.await` or while a
+//! listener runs (a timer-fired refresh during `login()` must not hit a borrowed cell).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use gloo_timers::callback::Timeout;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+use crate::browser::page::PageEvents;
+use crate::browser::storage::{StorageChoice, Store};
+use crate::browser::{http, lock};
+use crate::logic::config::{AuthClientOptions, Config, StorageKind};
+use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::protocol::{self, Endpoint};
+use crate::logic::session::{
+    AuthEvent, Diagnostics, Effect, Event, Jitter, LockId, OpId, Outcome, Session, SessionMachine,
+    MAX_TIMER_DELAY,
+};
+use crate::logic::time::Timestamp;
+use crate::logic::token::Claims;
+
+/// How long a refresh waits for another tab's cross-tab lock before going ahead without it.
+const LOCK_MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// A session client for one auth server: log in, keep tokens fresh, log out.
+///
+/// Cloning is cheap and gives another handle to the same client. The client must live on the
+/// browser's main thread (or a worker); it is not `Send`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), tokenkeeper::AuthError> {
+/// use tokenkeeper::{AuthClient, AuthClientOptions, StorageChoice};
+///
+/// let client = AuthClient::new(AuthClientOptions::new("https://api.example.com"), StorageChoice::Local)?;
+/// let _events = client.on_auth_state_change(|event, session| {
+///     web_sys::console::log_1(&format!("{event}: signed in = {}", session.is_some()).into());
+/// });
+/// let session = client.login("alice@example.com", "correct horse").await?;
+/// assert_eq!(session.claims().sub().as_deref(), Some("1"));
+/// let token = client.get_access_token().await?; // refreshed first when about to expire
+/// let me = client.me().await?;
+/// client.logout().await?;
+/// # let _ = (token, me);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AuthClient {
+    inner: Rc<Inner>,
+}
+
+/// A listener registration; [`Subscription::unsubscribe`] removes it (dropping it does not, so
+/// a listener may be registered for the client's lifetime without keeping the handle).
+#[must_use = "keep the subscription to be able to unsubscribe"]
+pub struct Subscription {
+    inner: Weak<Inner>,
+    id: u64,
+}
+
+impl Subscription {
+    /// Stops delivering events to this listener.
+    pub fn unsubscribe(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.listeners.borrow_mut().retain(|l| l.id != self.id);
+        }
+    }
+}
+
+type ListenerFn = dyn Fn(AuthEvent, Option<&Session>);
+
+struct Listener {
+    id: u64,
+    /// Set once `INITIAL_SESSION` was delivered: no other event may reach the listener first.
+    ready: bool,
+    callback: Rc<ListenerFn>,
+}
+
+enum Job {
+    /// Read storage (possibly asynchronously) and start the machine.
+    Start,
+    /// Deliver `INITIAL_SESSION` to one listener.
+    Initial(u64),
+    /// Boxed: effects carry whole sessions and requests, the other jobs nothing.
+    Effect(Box<Effect>),
+}
+
+struct Inner {
+    machine: RefCell<SessionMachine>,
+    store: Store,
+    storage_key: String,
+    jobs: RefCell<VecDeque<Job>>,
+    pumping: Cell<bool>,
+    /// Events that arrived before storage was read; fed in order right after `Start`.
+    early_events: RefCell<Option<Vec<Event>>>,
+    ops: RefCell<HashMap<OpId, oneshot::Sender<Result<Outcome, AuthError>>>>,
+    next_op: Cell<u64>,
+    locks: RefCell<HashMap<LockId, lock::LockGuard>>,
+    timer: RefCell<Option<Timeout>>,
+    listeners: RefCell<Vec<Listener>>,
+    next_listener: Cell<u64>,
+    page_events: RefCell<Option<PageEvents>>,
+    disposed: Cell<bool>,
+}
+
+impl AuthClient {
+    /// Creates a client. Fails with `config` when the options are invalid.
+    ///
+    /// A session in synchronous storage (`Local`, `Session`, `Memory`) is restored before this
+    /// returns, so [`AuthClient::session`] answers at once; an asynchronous custom storage is
+    /// read in the background, and calls made meanwhile wait for it. Storage that is missing or
+    /// throws falls back to memory with a console warning.
+    pub fn new(mut options: AuthClientOptions, storage: StorageChoice) -> Result<Self, AuthError> {
+        let (store, fallback) = Store::open(storage);
+        if let Some(error) = fallback {
+            warn(&error);
+        }
+        // The machine decides about cross-tab locking from the storage actually in use (after
+        // any fallback), not from what was asked for.
+        options.storage = Some(match store.kind_name() {
+            "local" => StorageKind::Local,
+            "session" => StorageKind::Session,
+            "custom" => StorageKind::Custom,
+            _ => StorageKind::Memory,
+        });
+        let config = Config::resolve(options)?;
+        let storage_key = config.storage_key().to_owned();
+        let watch_storage = (store.kind_name() == "local").then(|| storage_key.clone());
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let inner = Rc::new(Inner {
+            machine: RefCell::new(SessionMachine::new(config, Jitter::Seeded(seed))),
+            store,
+            storage_key,
+            jobs: RefCell::new(VecDeque::new()),
+            pumping: Cell::new(false),
+            early_events: RefCell::new(Some(Vec::new())),
+            ops: RefCell::new(HashMap::new()),
+            next_op: Cell::new(1),
+            locks: RefCell::new(HashMap::new()),
+            timer: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            next_listener: Cell::new(1),
+            page_events: RefCell::new(None),
+            disposed: Cell::new(false),
+        });
+
+        let wake = Rc::downgrade(&inner);
+        let changed = Rc::downgrade(&inner);
+        let page_events = PageEvents::listen(
+            move || {
+                if let Some(inner) = wake.upgrade() {
+                    inner.dispatch(Event::Tick);
+                }
+            },
+            watch_storage,
+            move |stored| {
+                if let Some(inner) = changed.upgrade() {
+                    inner.dispatch(Event::StorageChanged { stored });
+                }
+            },
+        );
+        *inner.page_events.borrow_mut() = Some(page_events);
+
+        // Web and memory storage answer synchronously: start now so `session()` is right at once.
+        let key = inner.storage_key.clone();
+        match poll_once(inner.store.get(&key)) {
+            Some(stored) => inner.start(stored),
+            None => inner.push_jobs([Job::Start]),
+        }
+        Ok(Self { inner })
+    }
+
+    /// Logs in with a username (or email) and password; resolves with the new session.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Session, AuthError> {
+        let outcome = self
+            .inner
+            .call(|op| Event::Login {
+                op,
+                username: username.to_owned(),
+                password: password.to_owned(),
+            })
+            .await?;
+        expect_session(outcome)
+    }
+
+    /// Refreshes the tokens now. Concurrent calls (and `get_access_token`/`fetch` calls that need
+    /// a refresh) share one request; if another tab has just refreshed, resolves with that
+    /// session without a request.
+    pub async fn refresh(&self) -> Result<Session, AuthError> {
+        let outcome = self.inner.call(|op| Event::Refresh { op }).await?;
+        expect_session(outcome)
+    }
+
+    /// Logs out: calls the server's logout endpoint when there is one, and clears the local
+    /// session even when that call fails.
+    pub async fn logout(&self) -> Result<(), AuthError> {
+        self.inner.call(|op| Event::Logout { op }).await.map(|_| ())
+    }
+
+    /// The access token, refreshed first when it is expiring; `None` when signed out.
+    pub async fn get_access_token(&self) -> Result<Option<String>, AuthError> {
+        let outcome = self.inner.call(|op| Event::GetAccessToken { op }).await?;
+        expect_token(outcome)
+    }
+
+    /// Sends `request` with `Authorization: Bearer <token>` when its origin is allowed
+    /// (`apiOrigins`, the origin of `baseUrl`); on a 401 refreshes once and replays once.
+    ///
+    /// Resolves with the response for any HTTP status; fails with `network` when no response
+    /// came. Signed out, or for another origin, the request goes out untouched. Requests to the
+    /// login and refresh endpoints never carry the token nor trigger a refresh.
+    pub async fn fetch(&self, request: web_sys::Request) -> Result<web_sys::Response, AuthError> {
+        let url = request.url();
+        let origin = url_origin(&url).unwrap_or_default();
+        let may_carry_token = {
+            let machine = self.inner.machine.borrow();
+            let config = machine.config();
+            config.allows_origin(&origin, &page_origin()) && !is_token_endpoint(config, &url)
+        };
+        if !may_carry_token {
+            return send_request(&request).await;
+        }
+        let token = match self.get_access_token().await {
+            Ok(token) => token,
+            // No usable token and no network to get one: nothing can be sent.
+            Err(error) if error.is_retryable() => return Err(error),
+            // The session ended (e.g. the refresh token was refused): signed out now, so the
+            // request goes out without a token and the server answers it.
+            Err(_) => None,
+        };
+        let Some(token) = token else {
+            return send_request(&request).await;
+        };
+        let response = send_request(&with_bearer(&request, &token)?).await?;
+        if response.status() != 401 {
+            return Ok(response);
+        }
+        match self.replacement_for(token).await {
+            Some(fresh) => send_request(&with_bearer(&request, &fresh)?).await,
+            None => Ok(response),
+        }
+    }
+
+    /// GETs the `me` endpoint with the token and resolves with its JSON body.
+    ///
+    /// Fails with `not_authenticated` when signed out, `config` when the server has no `me`
+    /// endpoint, and the mapped error code for any other failure (one refresh and replay on 401).
+    pub async fn me(&self) -> Result<Value, AuthError> {
+        let Some(token) = self.get_access_token().await? else {
+            return Err(AuthError::not_authenticated("not signed in"));
+        };
+        let request = protocol::me_request(self.inner.machine.borrow().config(), &token)?;
+        let reply = http::send(&request).await?;
+        if reply.status == 401 {
+            let Some(fresh) = self.replacement_for(token).await else {
+                return Err(protocol::error_for(Endpoint::Me, &reply, now()));
+            };
+            let request = protocol::me_request(self.inner.machine.borrow().config(), &fresh)?;
+            let reply = http::send(&request).await?;
+            return protocol::parse_json_reply(Endpoint::Me, &reply, now());
+        }
+        protocol::parse_json_reply(Endpoint::Me, &reply, now())
+    }
+
+    /// After a 401 on a request sent with `token`: the token to replay with, if any (a newer one
+    /// already in hand, or one from a single refresh).
+    async fn replacement_for(&self, token: String) -> Option<String> {
+        match self
+            .inner
+            .call(|op| Event::TokenRejected { op, token })
+            .await
+        {
+            Ok(Outcome::AccessToken(fresh)) => fresh,
+            _ => None,
+        }
+    }
+
+    /// The current session, if signed in.
+    pub fn session(&self) -> Option<Session> {
+        self.inner.machine.borrow().session().cloned()
+    }
+
+    /// Whether there is a session whose access token has not expired (with the leeway).
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.machine.borrow().is_authenticated(now())
+    }
+
+    /// The access token's claims (decoded without a signature check: for the UI only).
+    pub fn claims(&self) -> Option<Claims> {
+        self.inner
+            .machine
+            .borrow()
+            .session()
+            .map(|s| s.claims().clone())
+    }
+
+    /// When the access token expires (the client's clock), if it says.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        self.inner
+            .machine
+            .borrow()
+            .session()
+            .and_then(Session::expires_at)
+    }
+
+    /// Whether the access token carries `role` under one of the configured role claims.
+    /// Client-side role checks drive the UI only: the server decides what a token may do.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.with_roles(|roles, claims| roles.has_role(claims, role))
+    }
+
+    /// Whether the access token carries at least one of `roles`.
+    pub fn has_any_role<S: AsRef<str>>(&self, roles: &[S]) -> bool {
+        self.with_roles(|config, claims| config.has_any_role(claims, roles))
+    }
+
+    /// Whether the access token carries every one of `roles`.
+    pub fn has_all_roles<S: AsRef<str>>(&self, roles: &[S]) -> bool {
+        self.with_roles(|config, claims| config.has_all_roles(claims, roles))
+    }
+
+    fn with_roles(
+        &self,
+        check: impl FnOnce(&crate::logic::roles::RoleClaims, &Claims) -> bool,
+    ) -> bool {
+        let machine = self.inner.machine.borrow();
+        match machine.session() {
+            Some(session) => check(machine.config().role_claims(), session.claims()),
+            None => false,
+        }
+    }
+
+    /// What a developer needs to debug a session: phase, expiry, next refresh, last error,
+    /// clock offset, refresh count.
+    pub fn diagnostics(&self) -> Diagnostics {
+        self.inner.machine.borrow().diagnostics(now())
+    }
+
+    /// Calls `listener` on every auth event. `INITIAL_SESSION` comes first, asynchronously
+    /// (after the current task), with the session as it stands then.
+    pub fn on_auth_state_change(
+        &self,
+        listener: impl Fn(AuthEvent, Option<&Session>) + 'static,
+    ) -> Subscription {
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id + 1);
+        self.inner.listeners.borrow_mut().push(Listener {
+            id,
+            ready: false,
+            callback: Rc::new(listener),
+        });
+        self.inner.push_jobs([Job::Initial(id)]);
+        Subscription {
+            inner: Rc::downgrade(&self.inner),
+            id,
+        }
+    }
+
+    /// Stops timers and page listeners, drops event listeners and rejects pending calls. The
+    /// stored session is left as it is (another tab, or a reload, may still use it).
+    pub fn dispose(&self) {
+        self.inner.dispose();
+    }
+}
+
+impl Inner {
+    /// Feeds one event to the machine and queues its effects.
+    fn dispatch(self: &Rc<Self>, event: Event) {
+        if self.disposed.get() {
+            return;
+        }
+        if let Some(early) = self.early_events.borrow_mut().as_mut() {
+            early.push(event);
+            return;
+        }
+        let effects = self.machine.borrow_mut().handle(event, now());
+        self.push_jobs(
+            effects
+                .into_iter()
+                .map(|effect| Job::Effect(Box::new(effect))),
+        );
+    }
+
+    fn start(self: &Rc<Self>, stored: Result<Option<String>, AuthError>) {
+        let effects = self
+            .machine
+            .borrow_mut()
+            .handle(Event::Start { stored }, now());
+        self.push_jobs(
+            effects
+                .into_iter()
+                .map(|effect| Job::Effect(Box::new(effect))),
+        );
+        let early = self.early_events.borrow_mut().take().unwrap_or_default();
+        for event in early {
+            self.dispatch(event);
+        }
+    }
+
+    /// Starts a call: registers its completion under a fresh id and feeds the event.
+    fn call(
+        self: &Rc<Self>,
+        event: impl FnOnce(OpId) -> Event,
+    ) -> impl Future<Output = Result<Outcome, AuthError>> {
+        let (sender, receiver) = oneshot::channel();
+        if self.disposed.get() {
+            drop(sender);
+        } else {
+            let op = OpId(self.next_op.get());
+            self.next_op.set(op.0 + 1);
+            self.ops.borrow_mut().insert(op, sender);
+            self.dispatch(event(op));
+        }
+        async move {
+            receiver.await.unwrap_or_else(|_| {
+                Err(AuthError::config(
+                    "the client was disposed before the call finished",
+                ))
+            })
+        }
+    }
+
+    fn push_jobs(self: &Rc<Self>, jobs: impl IntoIterator<Item = Job>) {
+        self.jobs.borrow_mut().extend(jobs);
+        if !self.pumping.replace(true) {
+            let inner = Rc::clone(self);
+            spawn_local(async move { inner.pump().await });
+        }
+    }
+
+    async fn pump(self: Rc<Self>) {
+        loop {
+            let job = self.jobs.borrow_mut().pop_front();
+            let Some(job) = job else { break };
+            if self.disposed.get() {
+                continue;
+            }
+            match job {
+                Job::Start => {
+                    let stored = self.store.get(&self.storage_key).await;
+                    self.start(stored);
+                }
+                Job::Initial(id) => self.deliver_initial(id),
+                Job::Effect(effect) => self.execute(*effect).await,
+            }
+        }
+        self.pumping.set(false);
+    }
+
+    async fn execute(self: &Rc<Self>, effect: Effect) {
+        match effect {
+            Effect::Persist { value } => {
+                if let Err(error) = self.store.set(&self.storage_key, &value).await {
+                    warn(&error);
+                    self.dispatch(Event::StorageFailed { error });
+                }
+            }
+            Effect::Clear => {
+                if let Err(error) = self.store.remove(&self.storage_key).await {
+                    warn(&error);
+                    self.dispatch(Event::StorageFailed { error });
+                }
+            }
+            Effect::ReleaseLock { lock } => {
+                let guard = self.locks.borrow_mut().remove(&lock);
+                if let Some(guard) = guard {
+                    guard.release();
+                }
+            }
+            Effect::Send { request, http } => {
+                let inner = Rc::clone(self);
+                spawn_local(async move {
+                    let result = http::send(&http).await;
+                    inner.dispatch(Event::Response { request, result });
+                });
+            }
+            Effect::AcquireLock { lock } => {
+                let inner = Rc::clone(self);
+                spawn_local(async move {
+                    let name = format!("tokenkeeper:{}", inner.storage_key);
+                    let guard = lock::acquire(&name, LOCK_MAX_WAIT).await;
+                    if inner.disposed.get() {
+                        guard.release();
+                        return;
+                    }
+                    // Re-read under the lock: another tab may have refreshed meanwhile.
+                    let stored = inner.store.get(&inner.storage_key).await;
+                    inner.locks.borrow_mut().insert(lock, guard);
+                    inner.dispatch(Event::LockAcquired { lock, stored });
+                });
+            }
+            Effect::ScheduleTick { at } => self.schedule_tick(at),
+            Effect::CancelTick => drop(self.timer.borrow_mut().take()),
+            Effect::Emit { event, session } => self.emit(event, session.as_ref()),
+            Effect::Complete { op, result } => {
+                let sender = self.ops.borrow_mut().remove(&op);
+                if let Some(sender) = sender {
+                    // The caller may have stopped waiting; nothing to do then.
+                    let _ = sender.send(result);
+                }
+            }
+        }
+    }
+
+    fn schedule_tick(self: &Rc<Self>, at: Timestamp) {
+        let delay = at.duration_since(now()).min(MAX_TIMER_DELAY);
+        let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        let inner = Rc::downgrade(self);
+        let timeout = Timeout::new(millis, move || {
+            if let Some(inner) = inner.upgrade() {
+                inner.dispatch(Event::Tick);
+            }
+        });
+        // Replacing the old timeout drops it, which cancels it.
+        let previous = self.timer.borrow_mut().replace(timeout);
+        drop(previous);
+    }
+
+    fn emit(&self, event: AuthEvent, session: Option<&Session>) {
+        // Copy the list first: a listener may subscribe, unsubscribe or call the client.
+        let callbacks: Vec<Rc<ListenerFn>> = self
+            .listeners
+            .borrow()
+            .iter()
+            .filter(|listener| listener.ready)
+            .map(|listener| Rc::clone(&listener.callback))
+            .collect();
+        for callback in callbacks {
+            callback(event, session);
+        }
+    }
+
+    fn deliver_initial(&self, id: u64) {
+        let callback = {
+            let mut listeners = self.listeners.borrow_mut();
+            let Some(listener) = listeners.iter_mut().find(|l| l.id == id) else {
+                return; // unsubscribed before delivery
+            };
+            listener.ready = true;
+            Rc::clone(&listener.callback)
+        };
+        let session = self.machine.borrow().session().cloned();
+        callback(AuthEvent::InitialSession, session.as_ref());
+    }
+
+    fn dispose(&self) {
+        if self.disposed.replace(true) {
+            return;
+        }
+        drop(self.timer.borrow_mut().take());
+        drop(self.page_events.borrow_mut().take());
+        self.listeners.borrow_mut().clear();
+        self.jobs.borrow_mut().clear();
+        let locks: Vec<_> = self.locks.borrow_mut().drain().map(|(_, g)| g).collect();
+        for guard in locks {
+            guard.release();
+        }
+        // Dropping the senders rejects the pending calls.
+        let ops: Vec<_> = self.ops.borrow_mut().drain().collect();
+        drop(ops);
+    }
+}
+
+fn expect_session(outcome: Outcome) -> Result<Session, AuthError> {
+    match outcome {
+        Outcome::Session(session) => Ok(session),
+        _ => Err(unexpected_outcome()),
+    }
+}
+
+fn expect_token(outcome: Outcome) -> Result<Option<String>, AuthError> {
+    match outcome {
+        Outcome::AccessToken(token) => Ok(token),
+        _ => Err(unexpected_outcome()),
+    }
+}
+
+fn unexpected_outcome() -> AuthError {
+    AuthError::new(
+        ErrorCode::Protocol,
+        "internal: unexpected outcome for this call",
+    )
+}
+
+/// The local clock, in the core's unit.
+pub(crate) fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now() as i64)
+}
+
+/// Logs a warning that never carries a token (`AuthError` messages never do).
+pub(crate) fn warn(error: &AuthError) {
+    web_sys::console::warn_1(&format!("tokenkeeper: {error}").into());
+}
+
+/// Polls a future once; `Some` when it was already complete (synchronous storage).
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => None,
+    }
+}
+
+/// The origin of the page (or worker); `"null"` where there is none (Node).
+fn page_origin() -> String {
+    let location = js_sys::Reflect::get(&js_sys::global(), &"location".into()).ok();
+    location
+        .and_then(|location| js_sys::Reflect::get(&location, &"origin".into()).ok())
+        .and_then(|origin| origin.as_string())
+        .unwrap_or_else(|| "null".to_owned())
+}
+
+fn url_origin(url: &str) -> Option<String> {
+    web_sys::Url::new(url).ok().map(|url| url.origin())
+}
+
+/// Resolves `url` against the page the way `fetch` does (absolute URLs stay as they are).
+fn absolute_url(url: &str) -> Option<String> {
+    let base = js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .ok()
+        .and_then(|location| js_sys::Reflect::get(&location, &"href".into()).ok())
+        .and_then(|href| href.as_string());
+    match base {
+        Some(base) => web_sys::Url::new_with_base(url, &base).ok(),
+        None => web_sys::Url::new(url).ok(),
+    }
+    .map(|url| url.href())
+}
+
+/// Whether `url` is the login or refresh endpoint: those never carry the access token, and a
+/// 401 from them must not start a refresh.
+fn is_token_endpoint(config: &Config, url: &str) -> bool {
+    let endpoints = config.endpoints();
+    let target = strip_query(url);
+    [Some(&endpoints.login), endpoints.refresh.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|endpoint| absolute_url(endpoint))
+        .any(|endpoint| strip_query(&endpoint) == target)
+}
+
+fn strip_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
+/// A copy of `request` carrying `token` (the original stays unsent, so it can be replayed).
+fn with_bearer(request: &web_sys::Request, token: &str) -> Result<web_sys::Request, AuthError> {
+    let attempt = request
+        .clone()
+        .map_err(|_| AuthError::config("the request body was already used; it cannot be sent"))?;
+    attempt
+        .headers()
+        .set("Authorization", &format!("Bearer {token}"))
+        .map_err(|_| {
+            AuthError::config("this request cannot carry an Authorization header (no-cors mode?)")
+        })?;
+    Ok(attempt)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (pages, workers and Node alike).
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
+}
+
+/// Sends a prepared request; any HTTP status is a response, only "no response" is an error.
+async fn send_request(request: &web_sys::Request) -> Result<web_sys::Response, AuthError> {
+    let response = JsFuture::from(global_fetch(request))
+        .await
+        .map_err(|_| AuthError::network("no response (offline, DNS, CORS or aborted)"))?;
+    response
+        .dyn_into::<web_sys::Response>()
+        .map_err(|_| AuthError::network("fetch resolved with something other than a Response"))
+}

@@ -1,0 +1,377 @@
+//! The JS `AuthClient` class: a thin wrapper that converts options, sessions, events and
+//! errors between JS and the Rust [`AuthClient`](crate::browser::client::AuthClient).
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::browser::client::AuthClient;
+use crate::browser::storage::{StorageChoice, Store};
+use crate::logic::config::AuthClientOptions;
+use crate::logic::error::AuthError;
+use crate::logic::session::{Phase, Session};
+use crate::logic::token::Claims;
+
+use super::error::to_js;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_CLIENT_TYPES: &'static str = r#"
+/** Options of {@link AuthClient}. Only `baseUrl` is required. */
+export interface AuthClientOptions {
+  /** Origin (and optional path prefix) of the auth API, e.g. `"https://api.example.com"`. */
+  baseUrl: string;
+  /** Preset for a backend shape; default `"standard"`. */
+  profile?: "standard" | "minimal" | "v1";
+  /** Override the preset's endpoints; `null` means the server has none. */
+  endpoints?: { login?: string; refresh?: string | null; logout?: string | null; me?: string | null };
+  /** How login credentials are sent. */
+  login?: { encoding?: "form" | "json"; usernameField?: string; passwordField?: string };
+  /** How the refresh token is sent: JSON body field, query parameter, or HttpOnly cookie. */
+  refresh?: { via?: "json" | "query" | "cookie"; field?: string };
+  /** Names of the token fields in login and refresh replies. */
+  responseFields?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
+  /** Where the session is kept; default `"local"` (shared by tabs). */
+  storage?: "local" | "session" | "memory" | TokenStorage;
+  /** Storage key (namespace); default `"tokenkeeper"`. */
+  storageKey?: string;
+  /** Refresh automatically before expiry; default `true`. */
+  autoRefresh?: boolean;
+  /** Refresh this long before `exp`; default 60, capped at half the token's lifetime. */
+  refreshMarginSeconds?: number;
+  /** Clock tolerance when judging expiry; default 0. */
+  leewaySeconds?: number;
+  /** Claim paths holding roles; default `["role", "roles", "realm_access.roles"]`. */
+  roleClaims?: string[];
+  /** Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may). */
+  apiOrigins?: string[];
+}
+
+/** A custom storage; methods may be synchronous or return Promises. */
+export interface TokenStorage {
+  getItem(key: string): string | null | Promise<string | null>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
+/** What `onAuthStateChange` listeners receive. */
+export type AuthEvent = "INITIAL_SESSION" | "SIGNED_IN" | "TOKEN_REFRESHED" | "SIGNED_OUT"
+  | "SESSION_EXPIRED" | "REFRESH_FAILED";
+
+/** A signed-in session. Times are milliseconds since the epoch. */
+export interface Session {
+  accessToken: string;
+  refreshToken: string | null;
+  /** From `exp` (or `expires_in`), on this client's clock. */
+  expiresAt: number | null;
+  /** The access token's claims, decoded without a signature check. */
+  claims: Record<string, unknown>;
+}
+
+/** A snapshot for debugging a session (`getDiagnostics()`). */
+export interface Diagnostics {
+  phase: "signed_out" | "signed_in" | "refreshing" | "expired";
+  expiresAt: number | null;
+  nextRefreshAt: number | null;
+  lastError: { code: AuthErrorCode; message: string; status: number | null } | null;
+  /** Server clock minus this client's clock, in milliseconds (estimated). */
+  clockOffsetMs: number;
+  refreshCount: number;
+  consecutiveFailures: number;
+  retryNotBefore: number | null;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `AuthClientOptions` as the app passed it.
+    #[wasm_bindgen(typescript_type = "AuthClientOptions")]
+    pub type JsOptions;
+    /// An `onAuthStateChange` callback.
+    #[wasm_bindgen(typescript_type = "(event: AuthEvent, session: Session | null) => void")]
+    pub type JsListener;
+    /// `fetch`'s first argument.
+    #[wasm_bindgen(typescript_type = "RequestInfo | URL")]
+    pub type JsRequestInfo;
+    /// `fetch`'s second argument.
+    #[wasm_bindgen(typescript_type = "RequestInit")]
+    pub type JsRequestInit;
+}
+
+/// Logs in, keeps tokens fresh and logs out against one JWT auth API.
+///
+/// ```js
+/// const client = new AuthClient({ baseUrl: "https://api.example.com" });
+/// client.onAuthStateChange((event, session) => console.log(event, session?.claims.sub));
+/// await client.login("alice@example.com", "correct horse");
+/// const response = await client.fetch("https://api.example.com/dashboard");
+/// ```
+#[wasm_bindgen(js_name = AuthClient)]
+pub struct JsAuthClient {
+    client: AuthClient,
+}
+
+#[wasm_bindgen(js_class = AuthClient)]
+impl JsAuthClient {
+    /// Creates a client and restores a stored session (synchronously for `"local"`, `"session"`
+    /// and `"memory"` storage). Throws an `AuthError` with code `"config"` on bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsOptions) -> Result<JsAuthClient, JsValue> {
+        let (options, storage) = parse_options(options.into()).map_err(to_js)?;
+        let client = AuthClient::new(options, storage).map_err(to_js)?;
+        Ok(Self { client })
+    }
+
+    /// Logs in with a username (or email) and password; resolves with the session.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn login(&self, username: String, password: String) -> js_sys::Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let session = client.login(&username, &password).await.map_err(to_js)?;
+            Ok(session_to_js(&session))
+        })
+    }
+
+    /// Refreshes now. Concurrent calls share one request.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn refresh(&self) -> js_sys::Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let session = client.refresh().await.map_err(to_js)?;
+            Ok(session_to_js(&session))
+        })
+    }
+
+    /// Logs out: the server's logout endpoint when there is one; local state is cleared even
+    /// when that call fails.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn logout(&self) -> js_sys::Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            client.logout().await.map_err(to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The access token, refreshed first when expiring; `null` when signed out.
+    #[wasm_bindgen(js_name = getAccessToken, unchecked_return_type = "Promise<string | null>")]
+    pub fn get_access_token(&self) -> js_sys::Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let token = client.get_access_token().await.map_err(to_js)?;
+            Ok(token.map(JsValue::from).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    /// `fetch` with the bearer token for configured origins; on 401 refreshes once and replays
+    /// once. Resolves with the `Response` for any status; rejects with `AuthError` `"network"`
+    /// when no response came.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
+    pub fn fetch(&self, input: JsRequestInfo, init: Option<JsRequestInit>) -> js_sys::Promise {
+        let client = self.client.clone();
+        let request = build_request(input.into(), init.map(Into::into));
+        future_to_promise(async move {
+            let response = client.fetch(request.map_err(to_js)?).await.map_err(to_js)?;
+            Ok(response.into())
+        })
+    }
+
+    /// GETs the `me` endpoint with the token; resolves with its JSON.
+    #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
+    pub fn me(&self) -> js_sys::Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let value = client.me().await.map_err(to_js)?;
+            js_sys::JSON::parse(&value.to_string())
+                .map_err(|_| to_js(AuthError::protocol("the me reply is not JSON")))
+        })
+    }
+
+    /// The current session, or `null`.
+    #[wasm_bindgen(unchecked_return_type = "Session | null")]
+    pub fn session(&self) -> JsValue {
+        self.client
+            .session()
+            .map(|session| session_to_js(&session))
+            .unwrap_or(JsValue::NULL)
+    }
+
+    /// Whether there is a session whose access token has not expired.
+    #[wasm_bindgen(js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.client.is_authenticated()
+    }
+
+    /// The access token's claims (no signature check: for the UI only), or `null`.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown> | null")]
+    pub fn claims(&self) -> JsValue {
+        self.client
+            .claims()
+            .map(|claims| claims_to_js(&claims))
+            .unwrap_or(JsValue::NULL)
+    }
+
+    /// When the access token expires, in milliseconds since the epoch, or `null`.
+    #[wasm_bindgen(js_name = expiresAt, unchecked_return_type = "number | null")]
+    pub fn expires_at(&self) -> JsValue {
+        millis(self.client.expires_at())
+    }
+
+    /// Whether the token carries `role` (UI decisions only; the server decides access).
+    #[wasm_bindgen(js_name = hasRole)]
+    pub fn has_role(&self, role: String) -> bool {
+        self.client.has_role(&role)
+    }
+
+    /// Whether the token carries at least one of `roles`.
+    #[wasm_bindgen(js_name = hasAnyRole)]
+    pub fn has_any_role(&self, roles: Vec<String>) -> bool {
+        self.client.has_any_role(&roles)
+    }
+
+    /// Whether the token carries every one of `roles`.
+    #[wasm_bindgen(js_name = hasAllRoles)]
+    pub fn has_all_roles(&self, roles: Vec<String>) -> bool {
+        self.client.has_all_roles(&roles)
+    }
+
+    /// Calls `listener(event, session)` on every auth event; `INITIAL_SESSION` comes first, a
+    /// microtask after subscribing. A listener that throws does not stop the others. Returns a
+    /// function that unsubscribes.
+    #[wasm_bindgen(js_name = onAuthStateChange, unchecked_return_type = "() => void")]
+    pub fn on_auth_state_change(&self, listener: JsListener) -> JsValue {
+        let listener: js_sys::Function = listener.unchecked_into();
+        let subscription = self.client.on_auth_state_change(move |event, session| {
+            let session = session.map(session_to_js).unwrap_or(JsValue::NULL);
+            if let Err(error) =
+                listener.call2(&JsValue::UNDEFINED, &event.as_str().into(), &session)
+            {
+                web_sys::console::error_2(
+                    &"tokenkeeper: an onAuthStateChange listener threw:".into(),
+                    &error,
+                );
+            }
+        });
+        Closure::<dyn Fn()>::new(move || subscription.unsubscribe()).into_js_value()
+    }
+
+    /// A snapshot for debugging: phase, expiry, next refresh, last error, clock offset and
+    /// refresh count.
+    #[wasm_bindgen(js_name = getDiagnostics, unchecked_return_type = "Diagnostics")]
+    pub fn get_diagnostics(&self) -> JsValue {
+        let d = self.client.diagnostics();
+        let phase = match d.phase {
+            Phase::SignedOut => "signed_out",
+            Phase::SignedIn => "signed_in",
+            Phase::Refreshing => "refreshing",
+            Phase::Expired => "expired",
+        };
+        let last_error = d.last_error.as_ref().map(|error| {
+            let object = js_sys::Object::new();
+            set(&object, "code", error.code().as_str().into());
+            set(&object, "message", error.to_string().into());
+            set(
+                &object,
+                "status",
+                optional_number(error.status().map(f64::from)),
+            );
+            JsValue::from(object)
+        });
+        let object = js_sys::Object::new();
+        set(&object, "phase", phase.into());
+        set(&object, "expiresAt", millis(d.expires_at));
+        set(&object, "nextRefreshAt", millis(d.next_refresh_at));
+        set(&object, "lastError", last_error.unwrap_or(JsValue::NULL));
+        set(
+            &object,
+            "clockOffsetMs",
+            (d.clock_offset.as_millis() as f64).into(),
+        );
+        set(&object, "refreshCount", (d.refresh_count as f64).into());
+        set(
+            &object,
+            "consecutiveFailures",
+            d.consecutive_failures.into(),
+        );
+        set(&object, "retryNotBefore", millis(d.retry_not_before));
+        object.into()
+    }
+
+    /// Stops timers and listeners and rejects pending calls; the stored session stays.
+    pub fn dispose(&self) {
+        self.client.dispose();
+    }
+}
+
+/// Splits the JS options into the serde part and the storage choice (an object is a custom
+/// adapter, which serde cannot carry).
+fn parse_options(options: JsValue) -> Result<(AuthClientOptions, StorageChoice), AuthError> {
+    if !options.is_object() {
+        return Err(AuthError::config(
+            "options must be an object with a baseUrl",
+        ));
+    }
+    let storage = js_sys::Reflect::get(&options, &"storage".into()).unwrap_or_default();
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), options.unchecked_ref());
+    // Undefined fields are "not given"; serde-wasm-bindgen treats them as missing.
+    let _ = js_sys::Reflect::delete_property(&copy, &"storage".into());
+    let options: AuthClientOptions = serde_wasm_bindgen::from_value(copy.into())
+        .map_err(|error| AuthError::config(format!("invalid options: {error}")))?;
+    let storage = if storage.is_undefined() || storage.is_null() {
+        StorageChoice::Local
+    } else {
+        Store::from_js(&storage)?
+    };
+    Ok((options, storage))
+}
+
+/// `new Request(input, init)`, as `fetch` would build it (relative URLs resolve against the page).
+fn build_request(input: JsValue, init: Option<JsValue>) -> Result<web_sys::Request, AuthError> {
+    let init: web_sys::RequestInit = init
+        .filter(|init| !init.is_undefined() && !init.is_null())
+        .map(JsCast::unchecked_into)
+        .unwrap_or_default();
+    let request = match input.dyn_ref::<web_sys::Request>() {
+        Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
+        None => {
+            let url = js_sys::JsString::from(input);
+            web_sys::Request::new_with_str_and_init(&String::from(url), &init)
+        }
+    };
+    request.map_err(|_| AuthError::config("fetch() was given an invalid URL or RequestInit"))
+}
+
+/// The contract's `Session` object.
+pub(crate) fn session_to_js(session: &Session) -> JsValue {
+    let object = js_sys::Object::new();
+    set(&object, "accessToken", session.access_token().into());
+    set(
+        &object,
+        "refreshToken",
+        session
+            .refresh_token()
+            .map(JsValue::from)
+            .unwrap_or(JsValue::NULL),
+    );
+    set(&object, "expiresAt", millis(session.expires_at()));
+    set(&object, "claims", claims_to_js(session.claims()));
+    object.into()
+}
+
+/// Claims as a plain object: the payload was validated as a JSON object when decoded, and
+/// `JSON.parse` builds it faster than a field-by-field conversion.
+pub(crate) fn claims_to_js(claims: &Claims) -> JsValue {
+    js_sys::JSON::parse(claims.payload_json()).unwrap_or_else(|_| js_sys::Object::new().into())
+}
+
+fn millis(at: Option<crate::logic::time::Timestamp>) -> JsValue {
+    optional_number(at.map(|at| at.as_millis() as f64))
+}
+
+fn optional_number(value: Option<f64>) -> JsValue {
+    value.map(JsValue::from).unwrap_or(JsValue::NULL)
+}
+
+fn set(object: &js_sys::Object, key: &str, value: JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = js_sys::Reflect::set(object, &key.into(), &value);
+}

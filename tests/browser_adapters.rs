@@ -1,0 +1,723 @@
+//! Browser tests for the adapters the driver calls: storage, HTTP and the cross-tab lock.
+//!
+//! Run: `wasm-pack test --headless --chrome -- --test browser_adapters` (or `--firefox`; see the
+//! Makefile for the driver flags this machine needs). The companion server is not available in
+//! this suite, so HTTP is checked against the test runner's own origin, a refused port, and a
+//! `fetch` replaced for one test (the adapter calls the global `fetch` at call time).
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::Date;
+use serde_json::Value;
+use tokenkeeper::__adapters::{http, lock, storage::Store};
+use tokenkeeper::protocol::{Body, Credentials, Endpoint, HttpRequest, Method};
+use tokenkeeper::{AuthError, ErrorCode, StorageChoice};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function syncAdapter() {
+  const items = new Map();
+  return {
+    getItem: (key) => (items.has(key) ? items.get(key) : null),
+    setItem: (key, value) => { items.set(key, value); },
+    removeItem: (key) => { items.delete(key); },
+    snapshot: () => JSON.stringify([...items]),
+  };
+}
+export function promiseAdapter() {
+  const items = new Map();
+  const later = (f) => new Promise((resolve) => setTimeout(() => resolve(f()), 1));
+  return {
+    getItem: (key) => later(() => items.get(key)),
+    setItem: (key, value) => later(() => { items.set(key, value); }),
+    removeItem: (key) => later(() => { items.delete(key); }),
+    snapshot: () => JSON.stringify([...items]),
+  };
+}
+export function throwingAdapter(secret) {
+  return {
+    getItem() { throw new Error("cannot read " + secret); },
+    setItem(key, value) { return Promise.reject(new TypeError("cannot write " + value)); },
+    removeItem() { throw new DOMException("denied " + secret, "SecurityError"); },
+  };
+}
+export function garbageAdapter(kind) {
+  const value = kind === "number" ? 42 : kind === "object" ? { token: "x" } : true;
+  return { getItem: () => Promise.resolve(value), setItem() {}, removeItem() {} };
+}
+export function adapterMissing(name) {
+  const adapter = { getItem() { return null; }, setItem() {}, removeItem() {} };
+  delete adapter[name];
+  return adapter;
+}
+export function snapshot(adapter) { return adapter.snapshot(); }
+
+// Makes `globalThis[name]` throw like a disabled Web Storage; returns the undo function.
+export function breakGlobal(name) {
+  const original = Object.getOwnPropertyDescriptor(globalThis, name);
+  Object.defineProperty(globalThis, name, {
+    configurable: true,
+    get() { throw new DOMException("storage is disabled", "SecurityError"); },
+  });
+  return () => {
+    if (original) { Object.defineProperty(globalThis, name, original); }
+    else { delete globalThis[name]; }
+  };
+}
+
+// Replaces `fetch` with `impl(request, log)`; returns { log, restore }.
+function installFetch(impl) {
+  const original = globalThis.fetch;
+  const log = [];
+  globalThis.fetch = (request) => impl(request, log);
+  return { log, restore() { globalThis.fetch = original; } };
+}
+export function recordingFetch(status, headers, body) {
+  return installFetch(async (request, log) => {
+    log.push({
+      method: request.method,
+      url: request.url,
+      headers: [...request.headers].sort(),
+      credentials: request.credentials,
+      body: await request.text(),
+    });
+    return new Response(body, { status, headers });
+  });
+}
+export function hangingFetch(honourSignal) {
+  return installFetch((request, log) => new Promise((_, reject) => {
+    log.push("sent");
+    request.signal.addEventListener("abort", () => {
+      log.push("aborted");
+      if (honourSignal) { reject(new DOMException("aborted", "AbortError")); }
+    });
+  }));
+}
+export function oddFetch(kind) {
+  return installFetch(() => {
+    if (kind === "throws") { throw new TypeError("fetch exploded"); }
+    return Promise.resolve({ status: 200, headers: null });
+  });
+}
+export function fetchLog(mock) { return JSON.stringify(mock.log); }
+export function restoreFetch(mock) { mock.restore(); }
+
+// Hides `navigator.locks` (as in an insecure context); returns the undo function.
+export function hideLocks() {
+  Object.defineProperty(navigator, "locks", { configurable: true, value: undefined });
+  return () => { delete navigator.locks; };
+}
+export async function lockState(name) {
+  const state = await navigator.locks.query();
+  const count = (list) => (list || []).filter((lock) => lock.name === name).length;
+  return JSON.stringify({ held: count(state.held), pending: count(state.pending) });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = syncAdapter)]
+    fn sync_adapter() -> JsValue;
+    #[wasm_bindgen(js_name = promiseAdapter)]
+    fn promise_adapter() -> JsValue;
+    #[wasm_bindgen(js_name = throwingAdapter)]
+    fn throwing_adapter(secret: &str) -> JsValue;
+    #[wasm_bindgen(js_name = garbageAdapter)]
+    fn garbage_adapter(kind: &str) -> JsValue;
+    #[wasm_bindgen(js_name = adapterMissing)]
+    fn adapter_missing(name: &str) -> JsValue;
+    fn snapshot(adapter: &JsValue) -> String;
+    #[wasm_bindgen(js_name = breakGlobal)]
+    fn break_global(name: &str) -> js_sys::Function;
+    #[wasm_bindgen(js_name = recordingFetch)]
+    fn recording_fetch(status: u16, headers: &JsValue, body: &str) -> JsValue;
+    #[wasm_bindgen(js_name = hangingFetch)]
+    fn hanging_fetch(honour_signal: bool) -> JsValue;
+    #[wasm_bindgen(js_name = oddFetch)]
+    fn odd_fetch(kind: &str) -> JsValue;
+    #[wasm_bindgen(js_name = fetchLog)]
+    fn fetch_log(mock: &JsValue) -> String;
+    #[wasm_bindgen(js_name = restoreFetch)]
+    fn restore_fetch(mock: &JsValue);
+    #[wasm_bindgen(js_name = hideLocks)]
+    fn hide_locks() -> js_sys::Function;
+    #[wasm_bindgen(js_name = lockState)]
+    fn lock_state(name: &str) -> js_sys::Promise;
+}
+
+fn web_storage(name: &str) -> web_sys::Storage {
+    let window = web_sys::window().expect("a window");
+    match name {
+        "localStorage" => window.local_storage(),
+        _ => window.session_storage(),
+    }
+    .expect("storage accessible")
+    .expect("storage present")
+}
+
+fn assert_storage_error(error: &AuthError, secret: &str) {
+    assert_eq!(error.code(), ErrorCode::Storage, "{error:?}");
+    assert!(
+        !error.message().contains(secret),
+        "message leaks a value: {}",
+        error.message()
+    );
+}
+
+fn custom(adapter: &JsValue) -> Store {
+    let choice = Store::from_js(adapter).expect("a valid adapter");
+    assert!(matches!(choice, StorageChoice::Custom(_)));
+    let (store, warning) = Store::open(choice);
+    assert!(warning.is_none());
+    store
+}
+
+// ---------------------------------------------------------------- storage
+
+/// `localStorage` and `sessionStorage` round trip through the real Web Storage, and removal
+/// really removes.
+#[wasm_bindgen_test]
+async fn web_storage_round_trip_and_remove() {
+    for (choice, global, kind, shared) in [
+        (StorageChoice::Local, "localStorage", "local", true),
+        (StorageChoice::Session, "sessionStorage", "session", false),
+    ] {
+        let key = format!("tk-test-round-trip-{kind}");
+        let (store, warning) = Store::open(choice);
+        assert!(warning.is_none(), "{warning:?}");
+        assert_eq!(store.kind_name(), kind);
+        assert_eq!(store.is_shared(), shared);
+
+        assert_eq!(store.get(&key).await.unwrap(), None);
+        store.set(&key, "{\"v\":1,\"a\":\"ü\"}").await.unwrap();
+        assert_eq!(
+            web_storage(global).get_item(&key).unwrap().as_deref(),
+            Some("{\"v\":1,\"a\":\"ü\"}"),
+            "not written to {global}"
+        );
+        assert_eq!(
+            store.get(&key).await.unwrap().as_deref(),
+            Some("{\"v\":1,\"a\":\"ü\"}")
+        );
+        store.remove(&key).await.unwrap();
+        assert_eq!(web_storage(global).get_item(&key).unwrap(), None);
+        assert_eq!(store.get(&key).await.unwrap(), None);
+        // Removing a missing key is fine.
+        store.remove(&key).await.unwrap();
+    }
+}
+
+/// Memory storage round trips, is private to the tab, and never touches Web Storage.
+#[wasm_bindgen_test]
+async fn memory_storage_round_trip() {
+    let key = "tk-test-memory";
+    let (store, warning) = Store::open(StorageChoice::Memory);
+    assert!(warning.is_none());
+    assert_eq!(store.kind_name(), "memory");
+    assert!(!store.is_shared());
+    store.set(key, "value-1").await.unwrap();
+    store.set(key, "value-2").await.unwrap();
+    assert_eq!(store.get(key).await.unwrap().as_deref(), Some("value-2"));
+    assert_eq!(web_storage("localStorage").get_item(key).unwrap(), None);
+    store.remove(key).await.unwrap();
+    assert_eq!(store.get(key).await.unwrap(), None);
+}
+
+/// A sync JavaScript adapter and a Promise-returning one both work, and values reach the
+/// adapter unchanged.
+#[wasm_bindgen_test]
+async fn custom_js_adapters_sync_and_promise() {
+    for adapter in [sync_adapter(), promise_adapter()] {
+        let store = custom(&adapter);
+        assert_eq!(store.kind_name(), "custom");
+        assert!(store.is_shared());
+        assert_eq!(store.get("k").await.unwrap(), None);
+        store.set("k", "stored value").await.unwrap();
+        assert_eq!(snapshot(&adapter), r#"[["k","stored value"]]"#);
+        assert_eq!(
+            store.get("k").await.unwrap().as_deref(),
+            Some("stored value")
+        );
+        store.remove("k").await.unwrap();
+        assert_eq!(snapshot(&adapter), "[]");
+        assert_eq!(store.get("k").await.unwrap(), None);
+    }
+}
+
+/// A throwing method and a rejected Promise are `storage` errors whose messages quote neither
+/// the value nor the JavaScript message.
+#[wasm_bindgen_test]
+async fn custom_js_adapter_that_throws_is_a_storage_error() {
+    let secret = "eyJsecret.token.value";
+    let store = custom(&throwing_adapter(secret));
+    let read = store.get("k").await.unwrap_err();
+    assert_storage_error(&read, secret);
+    assert!(read.message().contains("getItem"), "{}", read.message());
+    let write = store.set("k", secret).await.unwrap_err();
+    assert_storage_error(&write, secret);
+    assert!(write.message().contains("TypeError"), "{}", write.message());
+    let remove = store.remove("k").await.unwrap_err();
+    assert_storage_error(&remove, secret);
+    assert!(
+        remove.message().contains("SecurityError"),
+        "{}",
+        remove.message()
+    );
+}
+
+/// `getItem` results that are neither a string nor null are `storage` errors, not crashes.
+#[wasm_bindgen_test]
+async fn custom_js_adapter_returning_garbage_is_a_storage_error() {
+    for kind in ["number", "object", "boolean"] {
+        let store = custom(&garbage_adapter(kind));
+        let error = store.get("k").await.unwrap_err();
+        assert_storage_error(&error, "token");
+    }
+}
+
+/// `from_js` accepts the three names and adapter objects, and rejects anything else with
+/// `config`.
+#[wasm_bindgen_test]
+fn from_js_accepts_names_and_adapters_and_rejects_the_rest() {
+    let name = |value: &str| Store::from_js(&JsValue::from_str(value));
+    assert!(matches!(name("local"), Ok(StorageChoice::Local)));
+    assert!(matches!(name("session"), Ok(StorageChoice::Session)));
+    assert!(matches!(name("memory"), Ok(StorageChoice::Memory)));
+    assert!(matches!(
+        Store::from_js(&JsValue::UNDEFINED),
+        Ok(StorageChoice::Local)
+    ));
+
+    let bad = [
+        JsValue::from_str("Local"),
+        JsValue::from_str("indexeddb"),
+        JsValue::from_str(""),
+        JsValue::NULL,
+        JsValue::from_f64(1.0),
+        JsValue::TRUE,
+        js_sys::Object::new().into(),
+        adapter_missing("getItem"),
+        adapter_missing("setItem"),
+        adapter_missing("removeItem"),
+    ];
+    for value in bad {
+        match Store::from_js(&value) {
+            Err(error) => assert_eq!(error.code(), ErrorCode::Config, "{error:?}"),
+            Ok(choice) => panic!("accepted {value:?} as {choice:?}"),
+        }
+    }
+    let missing = Store::from_js(&adapter_missing("removeItem")).unwrap_err();
+    assert!(
+        missing.message().contains("removeItem"),
+        "{}",
+        missing.message()
+    );
+}
+
+/// A write over the quota switches to memory, keeps the value there, reports a `storage` error,
+/// and leaves no stale session in `localStorage`.
+#[wasm_bindgen_test]
+async fn quota_exceeded_falls_back_to_memory_keeping_the_value() {
+    let key = "tk-test-quota";
+    let (store, _) = Store::open(StorageChoice::Local);
+    assert_eq!(store.kind_name(), "local");
+    store.set(key, "old session").await.unwrap();
+
+    // Above every engine's quota (5 to 10 MB per origin).
+    let big = "x".repeat(12 * 1024 * 1024);
+    let error = store.set(key, &big).await.unwrap_err();
+    assert_storage_error(&error, "xxxxxxxx");
+    assert!(
+        error.message().contains("localStorage"),
+        "{}",
+        error.message()
+    );
+
+    assert_eq!(store.kind_name(), "memory");
+    assert!(!store.is_shared());
+    let kept = store.get(key).await.unwrap().expect("value kept in memory");
+    assert_eq!(kept.len(), big.len());
+    assert_eq!(web_storage("localStorage").get_item(key).unwrap(), None);
+
+    // Later writes stay in memory.
+    store.set(key, "next").await.unwrap();
+    assert_eq!(store.get(key).await.unwrap().as_deref(), Some("next"));
+    assert_eq!(web_storage("localStorage").get_item(key).unwrap(), None);
+}
+
+/// Storage whose getter throws (cookies blocked, sandboxed iframe) opens as memory with a
+/// `storage` warning instead of failing.
+#[wasm_bindgen_test]
+async fn disabled_web_storage_opens_as_memory_with_a_warning() {
+    for (choice, global) in [
+        (StorageChoice::Local, "localStorage"),
+        (StorageChoice::Session, "sessionStorage"),
+    ] {
+        let undo = break_global(global);
+        let (store, warning) = Store::open(choice);
+        undo.call0(&JsValue::UNDEFINED).unwrap();
+
+        let warning = warning.expect("a warning");
+        assert_eq!(warning.code(), ErrorCode::Storage);
+        assert!(warning.message().contains(global), "{}", warning.message());
+        assert!(
+            warning.message().contains("SecurityError"),
+            "{}",
+            warning.message()
+        );
+        assert_eq!(store.kind_name(), "memory");
+        assert!(!store.is_shared());
+        store.set("tk-test-disabled", "v").await.unwrap();
+        assert_eq!(
+            store.get("tk-test-disabled").await.unwrap().as_deref(),
+            Some("v")
+        );
+        assert_eq!(
+            web_storage(global).get_item("tk-test-disabled").unwrap(),
+            None
+        );
+    }
+}
+
+// ---------------------------------------------------------------- http
+
+fn request(method: Method, url: &str, body: Body, timeout: Duration) -> HttpRequest {
+    let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
+    match &body {
+        Body::Form(_) => headers.push((
+            "Content-Type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )),
+        Body::Json(_) => headers.push(("Content-Type".to_owned(), "application/json".to_owned())),
+        Body::Empty => {}
+    }
+    HttpRequest {
+        endpoint: Endpoint::Login,
+        method,
+        url: url.to_owned(),
+        headers,
+        body,
+        credentials: Credentials::SameOrigin,
+        timeout,
+    }
+}
+
+fn get(url: &str, timeout: Duration) -> HttpRequest {
+    request(Method::Get, url, Body::Empty, timeout)
+}
+
+/// Nothing answers on port 9 (and browsers refuse it): a `network` error without a status.
+#[wasm_bindgen_test]
+async fn no_response_is_a_network_error() {
+    let error = http::send(&get("http://127.0.0.1:9/", Duration::from_secs(10)))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Network, "{error:?}");
+    assert_eq!(error.status(), None);
+    assert!(error.message().contains("login"), "{}", error.message());
+}
+
+/// A 404 from the test runner's own server is a reply, not an error; a relative URL resolves
+/// against the page.
+#[wasm_bindgen_test]
+async fn any_status_is_a_reply() {
+    let reply = http::send(&get(
+        "/tokenkeeper-no-such-path?x=1",
+        Duration::from_secs(10),
+    ))
+    .await
+    .expect("a reply");
+    assert_eq!(reply.status, 404);
+
+    // And a page that exists is a 2xx with its content type.
+    let location = web_sys::window().unwrap().location().href().unwrap();
+    let reply = http::send(&get(&location, Duration::from_secs(10)))
+        .await
+        .expect("a reply");
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .content_type
+            .as_deref()
+            .is_some_and(|value| value.contains("text/html")),
+        "{:?}",
+        reply.content_type
+    );
+    assert!(reply.body.contains("<"), "empty page body");
+}
+
+/// Method, URL, headers, body and credentials reach `fetch` as described, and the status,
+/// `Content-Type`, `Retry-After` and body come back.
+#[wasm_bindgen_test]
+async fn request_is_sent_as_described_and_the_reply_read() {
+    let headers = js_sys::Object::new();
+    js_sys::Reflect::set(&headers, &"Retry-After".into(), &"7".into()).unwrap();
+    js_sys::Reflect::set(
+        &headers,
+        &"Content-Type".into(),
+        &"application/json; charset=utf-8".into(),
+    )
+    .unwrap();
+    let mock = recording_fetch(429, &headers, r#"{"detail":"slow down"}"#);
+
+    let mut form = request(
+        Method::Post,
+        "http://127.0.0.1:1/auth/login?next=%2Fhome",
+        Body::Form(vec![
+            ("username".to_owned(), "zoë@example.com".to_owned()),
+            ("password".to_owned(), "p w&=".to_owned()),
+        ]),
+        Duration::from_secs(5),
+    );
+    form.credentials = Credentials::Include;
+    let form_reply = http::send(&form).await;
+
+    let mut json = request(
+        Method::Post,
+        "http://127.0.0.1:1/auth/refresh",
+        Body::Json(r#"{"refresh_token":"r.t.s"}"#.to_owned()),
+        Duration::from_secs(5),
+    );
+    json.endpoint = Endpoint::Refresh;
+    json.headers
+        .push(("Authorization".to_owned(), "Bearer a.b.c".to_owned()));
+    let json_reply = http::send(&json).await;
+
+    let get_reply = http::send(&get("http://127.0.0.1:1/auth/me", Duration::from_secs(5))).await;
+    let log = fetch_log(&mock);
+    restore_fetch(&mock);
+
+    for reply in [&form_reply, &json_reply, &get_reply] {
+        let reply = reply.as_ref().expect("a reply");
+        assert_eq!(reply.status, 429);
+        assert_eq!(reply.retry_after.as_deref(), Some("7"));
+        assert_eq!(
+            reply.content_type.as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(reply.body, r#"{"detail":"slow down"}"#);
+    }
+
+    let log: Value = serde_json::from_str(&log).unwrap();
+    let calls = log.as_array().expect("a log");
+    assert_eq!(calls.len(), 3, "{log}");
+    let form_call = &calls[0];
+    assert_eq!(form_call["method"], "POST");
+    assert_eq!(
+        form_call["url"],
+        "http://127.0.0.1:1/auth/login?next=%2Fhome"
+    );
+    assert_eq!(form_call["credentials"], "include");
+    assert_eq!(
+        form_call["body"],
+        "username=zo%C3%AB%40example.com&password=p+w%26%3D"
+    );
+    assert_eq!(
+        form_call["headers"],
+        serde_json::json!([
+            ["accept", "application/json"],
+            ["content-type", "application/x-www-form-urlencoded"]
+        ])
+    );
+    let json_call = &calls[1];
+    assert_eq!(json_call["method"], "POST");
+    assert_eq!(json_call["credentials"], "same-origin");
+    assert_eq!(json_call["body"], r#"{"refresh_token":"r.t.s"}"#);
+    assert_eq!(
+        json_call["headers"],
+        serde_json::json!([
+            ["accept", "application/json"],
+            ["authorization", "Bearer a.b.c"],
+            ["content-type", "application/json"]
+        ])
+    );
+    let get_call = &calls[2];
+    assert_eq!(get_call["method"], "GET");
+    assert_eq!(get_call["body"], "");
+}
+
+/// The timeout aborts the request through its signal and reports `network`; a `fetch` that
+/// ignores the signal is still bounded by the timeout.
+#[wasm_bindgen_test]
+async fn timeout_aborts_the_request_and_is_a_network_error() {
+    for honour_signal in [true, false] {
+        let mock = hanging_fetch(honour_signal);
+        let started = Date::now();
+        let result = http::send(&get("http://127.0.0.1:1/slow", Duration::from_millis(30))).await;
+        let elapsed = Date::now() - started;
+        let log = fetch_log(&mock);
+        restore_fetch(&mock);
+
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Network, "{error:?}");
+        assert!(error.message().contains("timed out"), "{}", error.message());
+        assert!(
+            (25.0..2_000.0).contains(&elapsed),
+            "took {elapsed} ms for a 30 ms timeout"
+        );
+        assert_eq!(log, r#"["sent","aborted"]"#, "signal not aborted");
+    }
+}
+
+/// A real request to the runner's server with a 1 ms timeout: aborted before the reply.
+#[wasm_bindgen_test]
+async fn tiny_timeout_against_a_real_request_is_a_network_error() {
+    let location = web_sys::window().unwrap().location().href().unwrap();
+    let error = http::send(&get(&location, Duration::from_millis(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Network, "{error:?}");
+    assert!(error.message().contains("timed out"), "{}", error.message());
+}
+
+/// A `fetch` that throws synchronously, or resolves to something that is not a `Response`
+/// (mocks, polyfills), is a `network` error, not a panic.
+#[wasm_bindgen_test]
+async fn odd_fetch_results_are_network_errors() {
+    for kind in ["throws", "not a response"] {
+        let mock = odd_fetch(kind);
+        let result = http::send(&get("http://127.0.0.1:1/", Duration::from_secs(5))).await;
+        restore_fetch(&mock);
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Network, "{kind}: {error:?}");
+    }
+}
+
+/// A header value the browser refuses (a newline, e.g. from a corrupted token) is a `network`
+/// error that does not quote the value.
+#[wasm_bindgen_test]
+async fn unbuildable_request_is_a_network_error() {
+    let mut bad = get("http://127.0.0.1:1/", Duration::from_secs(5));
+    bad.headers
+        .push(("Authorization".to_owned(), "Bearer se\ncret".to_owned()));
+    let error = http::send(&bad).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Network, "{error:?}");
+    assert!(!error.message().contains("cret"), "{}", error.message());
+}
+
+// ---------------------------------------------------------------- lock
+
+async fn lock_counts(name: &str) -> Value {
+    let state = JsFuture::from(lock_state(name)).await.unwrap();
+    serde_json::from_str(&state.as_string().unwrap()).unwrap()
+}
+
+/// A second acquire waits until the first guard is released, then holds the lock itself.
+#[wasm_bindgen_test]
+async fn second_acquire_waits_for_the_first_release() {
+    let name = "tk-test-lock-order";
+    let first = lock::acquire(name, Duration::from_secs(5)).await;
+    assert!(first.is_exclusive(), "Web Locks exist in this browser");
+    assert_eq!(lock_counts(name).await["held"], 1);
+
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let (done_tx, done_rx) = futures_channel::oneshot::channel();
+    let seen = order.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let second = lock::acquire(name, Duration::from_secs(5)).await;
+        seen.borrow_mut().push("second acquired");
+        let exclusive = second.is_exclusive();
+        second.release();
+        let _ = done_tx.send(exclusive);
+    });
+
+    TimeoutFuture::new(100).await;
+    assert_eq!(lock_counts(name).await["pending"], 1, "second is queued");
+    order.borrow_mut().push("first released");
+    first.release();
+    let second_was_exclusive = done_rx.await.unwrap();
+
+    assert!(second_was_exclusive);
+    assert_eq!(*order.borrow(), ["first released", "second acquired"]);
+    // The release settles the lock's promise; the browser frees the lock a few microtasks later.
+    TimeoutFuture::new(20).await;
+    assert_eq!(
+        lock_counts(name).await,
+        serde_json::json!({"held": 0, "pending": 0})
+    );
+}
+
+/// Dropping a guard releases the lock like `release()`.
+#[wasm_bindgen_test]
+async fn dropping_the_guard_releases_the_lock() {
+    let name = "tk-test-lock-drop";
+    {
+        let guard = lock::acquire(name, Duration::from_secs(1)).await;
+        assert!(guard.is_exclusive());
+        assert_eq!(lock_counts(name).await["held"], 1);
+    }
+    TimeoutFuture::new(0).await;
+    assert_eq!(lock_counts(name).await["held"], 0);
+    let again = lock::acquire(name, Duration::from_millis(200)).await;
+    assert!(again.is_exclusive());
+}
+
+/// While the lock is held, `acquire(name, 50 ms)` gives up after about 50 ms with a
+/// non-exclusive guard, and its request is withdrawn: it neither waits in the queue nor takes
+/// the lock later.
+#[wasm_bindgen_test]
+async fn bounded_wait_returns_a_non_exclusive_guard() {
+    let name = "tk-test-lock-bounded";
+    let holder = lock::acquire(name, Duration::from_secs(1)).await;
+    assert!(holder.is_exclusive());
+
+    let started = Date::now();
+    let waiter = lock::acquire(name, Duration::from_millis(50)).await;
+    let elapsed = Date::now() - started;
+    assert!(!waiter.is_exclusive());
+    assert!(
+        (45.0..1_000.0).contains(&elapsed),
+        "gave up after {elapsed} ms"
+    );
+
+    TimeoutFuture::new(0).await;
+    assert_eq!(
+        lock_counts(name).await,
+        serde_json::json!({"held": 1, "pending": 0}),
+        "the abandoned request is still queued"
+    );
+    holder.release();
+    TimeoutFuture::new(20).await;
+    assert_eq!(
+        lock_counts(name).await,
+        serde_json::json!({"held": 0, "pending": 0}),
+        "the abandoned request took the lock"
+    );
+    drop(waiter);
+}
+
+/// Without `navigator.locks` (insecure contexts, old browsers), `acquire` proceeds at once with
+/// a non-exclusive guard.
+#[wasm_bindgen_test]
+async fn without_web_locks_the_guard_is_non_exclusive() {
+    let undo = hide_locks();
+    let started = Date::now();
+    let guard = lock::acquire("tk-test-lock-missing", Duration::from_secs(5)).await;
+    let elapsed = Date::now() - started;
+    undo.call0(&JsValue::UNDEFINED).unwrap();
+    assert!(!guard.is_exclusive());
+    assert!(elapsed < 1_000.0, "waited {elapsed} ms");
+    guard.release();
+    // Restored: the real lock works again.
+    assert!(
+        lock::acquire("tk-test-lock-missing", Duration::from_secs(1))
+            .await
+            .is_exclusive()
+    );
+}
+
+/// A refused request (a reserved name starting with "-") does not wait for `max_wait`.
+#[wasm_bindgen_test]
+async fn refused_request_proceeds_at_once() {
+    let started = Date::now();
+    let guard = lock::acquire("-tk-reserved", Duration::from_secs(5)).await;
+    let elapsed = Date::now() - started;
+    assert!(!guard.is_exclusive());
+    assert!(elapsed < 1_000.0, "waited {elapsed} ms");
+}
