@@ -12,7 +12,7 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 
 runner_port=$(free_port)
 log=$(mktemp)
-"$server" --addr 127.0.0.1:0 --db :memory: --test-mode --access-ttl 5 \
+"$server" --addr 127.0.0.1:0 --db :memory: --test-mode --access-ttl 3 \
   --cors-origin "http://127.0.0.1:$runner_port" >"$log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -f "$log"' EXIT

@@ -399,6 +399,12 @@ impl Inner {
             .machine
             .borrow_mut()
             .handle(Event::Start { stored }, now());
+        // A stored value that could not be read or was garbage has been discarded: say so once
+        // (the message names the rule that failed, never the stored text).
+        let start_error = self.machine.borrow().diagnostics(now()).last_error;
+        if let Some(error) = start_error.filter(|e| e.code() == ErrorCode::Storage) {
+            warn(&error);
+        }
         self.push_jobs(
             effects
                 .into_iter()
