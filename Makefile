@@ -1,10 +1,11 @@
 # tokenkeeper: `make demo` runs the demo, `make test` runs every check. Both set up what they need.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CARGO_BIN):$(PATH)
 
 CHROMEDRIVER ?= /usr/bin/chromedriver
-GECKODRIVER ?= $(shell command -v geckodriver || echo $(HOME)/.cargo/bin/geckodriver)
+GECKODRIVER ?= $(shell command -v geckodriver || echo $(CARGO_BIN)/geckodriver)
 # --mode no-install: wasm-pack uses the tools on PATH and downloads nothing.
 WASM_PACK_TEST := wasm-pack test --mode no-install
 
@@ -71,8 +72,9 @@ api-check: build
 api: build
 	cp pkg/tokenkeeper.d.ts api/tokenkeeper.d.ts
 
-bench: build server
-	@echo "benchmarks: see bench/"
+# Benchmarks write bench/RESULTS.md (not part of `make test`: budgets live here, not in tests).
+bench: build
+	bench/server-load.sh --write
 
 # Regenerates the interop fixtures (tokens made by python-jose, PyJWT and npm jose).
 fixtures: setup

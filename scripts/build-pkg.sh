@@ -2,7 +2,7 @@
 # Builds pkg/: the npm package `tokenkeeper` (one package for browsers, bundlers and Node >= 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # --mode no-install: wasm-pack must use the wasm-bindgen on PATH and download nothing.
 # wasm-opt is switched off in Cargo.toml ([package.metadata.wasm-pack]).

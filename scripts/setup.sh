@@ -5,7 +5,7 @@
 # binaryen (its wasm-opt corrupts wasm-bindgen output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1

@@ -307,13 +307,14 @@ impl AuthClient {
             .map(|s| s.claims().clone())
     }
 
-    /// When the access token expires (the client's clock), if it says.
+    /// When the access token expires, as the server stated it (`exp`, or `expires_in` after
+    /// receipt). Refresh timing also corrects for clock skew: see [`AuthClient::diagnostics`].
     pub fn expires_at(&self) -> Option<Timestamp> {
         self.inner
             .machine
             .borrow()
             .session()
-            .and_then(Session::expires_at)
+            .and_then(Session::stated_expires_at)
     }
 
     /// Whether the access token carries `role` under one of the configured role claims.

@@ -333,8 +333,15 @@ fn build_request(input: JsValue, init: Option<JsValue>) -> Result<web_sys::Reque
     let request = match input.dyn_ref::<web_sys::Request>() {
         Some(request) => web_sys::Request::new_with_request_and_init(request, &init),
         None => {
-            let url = js_sys::JsString::from(input);
-            web_sys::Request::new_with_str_and_init(&String::from(url), &init)
+            // A string, or an object with a string form (`URL`), as `fetch` converts it.
+            let url = match input.as_string() {
+                Some(url) => url,
+                None if input.is_object() => {
+                    String::from(input.unchecked_ref::<js_sys::Object>().to_string())
+                }
+                None => return Err(AuthError::config("fetch() needs a URL, string or Request")),
+            };
+            web_sys::Request::new_with_str_and_init(&url, &init)
         }
     };
     request.map_err(|_| AuthError::config("fetch() was given an invalid URL or RequestInit"))
@@ -352,7 +359,7 @@ pub(crate) fn session_to_js(session: &Session) -> JsValue {
             .map(JsValue::from)
             .unwrap_or(JsValue::NULL),
     );
-    set(&object, "expiresAt", millis(session.expires_at()));
+    set(&object, "expiresAt", millis(session.stated_expires_at()));
     set(&object, "claims", claims_to_js(session.claims()));
     object.into()
 }

@@ -211,6 +211,13 @@ impl Session {
         self.expires_at
     }
 
+    /// When the access token expires as the server stated it: its `exp`, or receipt plus
+    /// `expires_in` when it has no `exp`. This is the `expiresAt` apps see (the contract says
+    /// "from exp"); decisions use [`Session::expires_at`], which corrects for clock skew.
+    pub fn stated_expires_at(&self) -> Option<Timestamp> {
+        self.claims.exp().or(self.expires_at)
+    }
+
     /// When the tokens arrived (local clock).
     pub fn received_at(&self) -> Timestamp {
         self.received_at
@@ -995,9 +1002,12 @@ impl SessionMachine {
     ) {
         let lineage = self.next_lineage();
         let fields = self.config.response_fields();
-        let session = result
-            .and_then(|reply| protocol::parse_token_reply(Endpoint::Login, &reply, fields, now))
-            .and_then(|tokens| Session::from_tokens(tokens, None, now, &lineage));
+        let session = result.and_then(|reply| {
+            let tokens = protocol::parse_token_reply(Endpoint::Login, &reply, fields, now)?;
+            // A reply was received: a token that does not decode still reports its status.
+            Session::from_tokens(tokens, None, now, &lineage)
+                .map_err(|error| error.with_status(reply.status))
+        });
         match session {
             Ok(session) => {
                 self.session = Some(session.clone());
@@ -1041,11 +1051,11 @@ impl SessionMachine {
             );
         };
         let fields = self.config.response_fields();
-        let refreshed = result
-            .and_then(|reply| protocol::parse_token_reply(Endpoint::Refresh, &reply, fields, now))
-            .and_then(|tokens| {
-                Session::from_tokens(tokens, current.refresh_token(), now, &current.lineage)
-            });
+        let refreshed = result.and_then(|reply| {
+            let tokens = protocol::parse_token_reply(Endpoint::Refresh, &reply, fields, now)?;
+            Session::from_tokens(tokens, current.refresh_token(), now, &current.lineage)
+                .map_err(|error| error.with_status(reply.status))
+        });
         match refreshed {
             Ok(session) => {
                 self.session = Some(session.clone());
@@ -1755,6 +1765,46 @@ mod tests {
     /// Logged in at 0 with `a1` (expires at 1800) and refresh token `r1`.
     fn signed_in(config: Config) -> Fixture {
         signed_in_with(config, token_reply(&access("a1", 0.0, 1800.0), Some("r1")))
+    }
+
+    /// A 200 reply whose token does not decode is `invalid_token`, and still carries the
+    /// status: the contract sets `status` whenever a response was received.
+    #[test]
+    fn a_malformed_token_in_a_reply_keeps_the_reply_status() {
+        let mut fx = logging_in_memory();
+        let event = fx.reply(Ok(token_reply("not-a-jwt", Some("r1"))));
+        let effects = fx.feed(event, 0.0);
+        let error = effects
+            .iter()
+            .find_map(|effect| match effect {
+                Effect::Complete {
+                    result: Err(error), ..
+                } => Some(error.clone()),
+                _ => None,
+            })
+            .expect("the login call fails");
+        assert_eq!(error.code(), ErrorCode::InvalidToken);
+        assert_eq!(error.status(), Some(200));
+        assert!(fx.machine.session().is_none());
+
+        let mut fx = signed_in_memory();
+        fx.feed(Event::Refresh { op: OpId(2) }, 10.0);
+        let event = fx.reply(Ok(token_reply("still.not-a.jwt", None)));
+        let effects = fx.feed(event, 10.0);
+        let error = effects
+            .iter()
+            .find_map(|effect| match effect {
+                Effect::Complete {
+                    op: OpId(2),
+                    result: Err(error),
+                } => Some(error.clone()),
+                _ => None,
+            })
+            .expect("the refresh call fails");
+        assert_eq!(
+            (error.code(), error.status()),
+            (ErrorCode::InvalidToken, Some(200))
+        );
     }
 
     fn signed_in_memory() -> Fixture {

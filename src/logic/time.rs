@@ -160,10 +160,12 @@ impl ClockOffset {
     /// The clocks agree (or we could not tell).
     pub const ZERO: ClockOffset = ClockOffset(0);
 
-    /// A measured gap that says the server is *behind* by less than this counts as zero: network
-    /// latency alone makes the server look behind, and ignoring a small "behind" only makes us
-    /// refresh a little early, never late. (Gaps saying the server is ahead are always used,
-    /// since ignoring those could make us refresh after the server's `exp`.)
+    /// A measured gap smaller than this, either way, counts as zero. Stamps come in whole
+    /// seconds, so a sub-second gap cannot be told from clocks in step (reading it as "server
+    /// ahead" made sessions end up to a second before their `exp`), and latency alone makes the
+    /// server look behind. Ignoring a real gap under a second is safe: the refresh margin is
+    /// never under one second (`schedule::MIN_MARGIN`), so a refresh still lands before the
+    /// server's `exp`.
     pub const DEADBAND: Duration = Duration::from_secs(1);
 
     /// Measured gaps larger than this are ignored as implausible: real timezone bugs stay within
@@ -197,11 +199,11 @@ impl ClockOffset {
     /// `received_at`. `iat` is preferred (it is a statement about the same token); `expires_in`
     /// is used without it.
     ///
-    /// Every error is pushed towards "server ahead", the side on which we refresh early rather
-    /// than late: a stamp in whole seconds is taken as the *end* of that second (python-jose and
-    /// PyJWT truncate, so the server's real "now" was up to a second later), a small "server
-    /// behind" within [`DEADBAND`](Self::DEADBAND) is ignored (it is mostly latency), and
-    /// gaps beyond [`MAX_PLAUSIBLE`](Self::MAX_PLAUSIBLE) give [`ZERO`](Self::ZERO).
+    /// Errors are pushed towards "server ahead", the side on which we refresh early rather than
+    /// late: a stamp in whole seconds is taken as the *end* of that second (python-jose and
+    /// PyJWT truncate, so the server's real "now" was up to a second later). Gaps within
+    /// [`DEADBAND`](Self::DEADBAND) either way, and beyond
+    /// [`MAX_PLAUSIBLE`](Self::MAX_PLAUSIBLE), give [`ZERO`](Self::ZERO).
     pub fn estimate(
         received_at: Timestamp,
         iat: Option<Timestamp>,
@@ -220,7 +222,7 @@ impl ClockOffset {
         };
         let raw = signed_millis_between(received_at, server_now);
         let magnitude = Duration::from_millis(raw.unsigned_abs());
-        if magnitude > Self::MAX_PLAUSIBLE || (raw < 0 && magnitude < Self::DEADBAND) {
+        if magnitude > Self::MAX_PLAUSIBLE || magnitude < Self::DEADBAND {
             Self::ZERO
         } else {
             Self(raw)
@@ -334,7 +336,7 @@ mod tests {
         // (iat ms, exp ms, expires_in) -> offset ms. Whole-second stamps count as the end of
         // their second (+999 ms): servers truncate.
         type Case = (Option<Timestamp>, Option<Timestamp>, Option<Duration>, i64);
-        let cases: [Case; 12] = [
+        let cases: [Case; 13] = [
             // Server five minutes ahead, told by a float iat.
             (ms(1_000_300_250), ms(1_002_100_250), None, 300_250),
             // The same with an integer iat.
@@ -345,10 +347,12 @@ mod tests {
             (ms(1_000_300_000), ms(1_002_100_000), secs(60), 300_999),
             // Without iat, exp − expires_in is the server's now.
             (None, ms(1_001_920_000), secs(1_800), 120_999),
-            // Clocks agree, integer iat: a second "ahead" is kept (errs early), a hair behind
-            // is latency.
+            // Clocks agree, integer iat: under a second either way cannot be told from agreement
+            // (whole-second stamps), so the session keeps its exact `exp`.
             (ms(999_999_000), ms(1_001_799_000), None, 0),
-            (ms(1_000_000_000), None, None, 999),
+            (ms(1_000_000_000), None, None, 0),
+            // A second or more ahead is believed.
+            (ms(1_000_001_000), None, None, 1_999),
             // Server slightly behind (latency): ignored.
             (ms(999_999_500), None, None, 0),
             // Server clearly behind: believed.

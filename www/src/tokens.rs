@@ -4,12 +4,13 @@
 //! `exp`/`iat` normally live in jwt-compact's [`Claims`] (integer seconds). The v1 profile
 //! emulates PyJWT with a float `exp`, so [`V1Claims`] carries its own `exp: f64` and leaves
 //! jwt-compact's fields empty; on the way back in, jwt-compact reads that float `exp` into its
-//! own field, truncated to the second (slightly stricter than the float).
+//! own field truncated to the second, so the expiry check also reads the exact number.
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use chrono::{DateTime, Utc};
 use jwt_compact::{
     alg::{Hs256, Hs256Key},
-    AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken, ValidationError,
+    AlgorithmExt, Claims, Header, UntrustedToken,
 };
 use serde::{Deserialize, Serialize};
 
@@ -129,17 +130,19 @@ impl Signer {
     /// Checks the signature, then the expiry against `now` (no leeway: the server is the
     /// clock of record).
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Verified, TokenError> {
+        let compact = token;
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
         let token = Hs256
             .validator::<TokenClaims>(&self.key)
             .validate(&untrusted)
             .map_err(|_| TokenError::Invalid)?;
         let claims = token.claims();
-        let options = TimeOptions::new(ChronoDuration::zero(), move || now);
-        match claims.validate_expiration(&options) {
-            Ok(_) => {}
-            Err(ValidationError::Expired) => return Err(TokenError::Expired),
-            Err(_) => return Err(TokenError::Invalid),
+        // Not jwt-compact's `validate_expiration`: it keeps whole seconds, so a float `exp` (v1)
+        // would be refused up to a second early; PyJWT, which the v1 seed uses, honours the
+        // fraction. Same rule otherwise: no leeway, expired once `now` is past `exp`.
+        let exact_exp = exact_exp(untrusted_payload(compact))?;
+        if (now.timestamp_millis() as f64) / 1000.0 > exact_exp {
+            return Err(TokenError::Expired);
         }
         let expires_at = claims
             .expiration
@@ -150,6 +153,23 @@ impl Signer {
             expires_at,
         })
     }
+}
+
+/// The payload part of a compact token whose structure jwt-compact has already accepted.
+fn untrusted_payload(token: &str) -> &str {
+    token.split('.').nth(1).unwrap_or_default()
+}
+
+/// The payload's `exp` as the JSON number it is (integer or float seconds).
+fn exact_exp(payload: &str) -> Result<f64, TokenError> {
+    #[derive(Deserialize)]
+    struct Exp {
+        exp: f64,
+    }
+    let bytes = Base64UrlUnpadded::decode_vec(payload).map_err(|_| TokenError::Invalid)?;
+    serde_json::from_slice::<Exp>(&bytes)
+        .map(|claims| claims.exp)
+        .map_err(|_| TokenError::Invalid)
 }
 
 /// 128 random bits as 32 lowercase hex digits (token ids, session ids).
@@ -258,6 +278,10 @@ mod tests {
         assert_eq!(v.claims.id.as_deref(), Some("1"));
         assert_eq!(v.claims.roles, Some(vec!["admin".to_string()]));
         assert_eq!(s.verify(&t, at(1001)), Err(TokenError::Expired));
+        // The fraction counts, as in PyJWT: valid at 1000.5, expired at 1000.8.
+        let at_millis = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        assert!(s.verify(&t, at_millis(1_000_500)).is_ok());
+        assert_eq!(s.verify(&t, at_millis(1_000_800)), Err(TokenError::Expired));
     }
 
     #[test]
