@@ -175,8 +175,14 @@ impl AuthClient {
         *inner.page_events.borrow_mut() = Some(page_events);
 
         // Web and memory storage answer synchronously: start now so `session()` is right at once.
+        // A custom adapter may be asynchronous; it is read once, from the job queue.
         let key = inner.storage_key.clone();
-        match poll_once(inner.store.get(&key)) {
+        let synchronous = if inner.store.kind_name() == "custom" {
+            None
+        } else {
+            poll_once(inner.store.get(&key))
+        };
+        match synchronous {
             Some(stored) => inner.start(stored),
             None => inner.push_jobs([Job::Start]),
         }
