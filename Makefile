@@ -10,12 +10,13 @@ GECKODRIVER ?= $(shell command -v geckodriver || echo $(CARGO_BIN)/geckodriver)
 WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
-        test-chrome test-firefox test-node test-e2e api api-check bench fixtures
+        test-chrome test-firefox test-node test-e2e examples api api-check bench fixtures screenshot
 
 help:
 	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
 	@echo "make test   every check: fmt, clippy, native tests, browser tests (Chromium, Firefox), Node, e2e"
 	@echo "make build  build the npm package into pkg/"
+	@echo "make examples  install and build the example apps (www/examples/, examples/rust-app/)"
 	@echo "make bench  benchmarks, results in bench/RESULTS.md"
 	@echo "make api    accept a change of the public TypeScript API (api/tokenkeeper.d.ts)"
 
@@ -42,6 +43,7 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tokenkeeper --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p tokenkeeper-rust-app --target wasm32-unknown-unknown -- -D warnings
 
 test-native:
 	cargo test --workspace
@@ -59,8 +61,14 @@ test-firefox: server
 test-node:
 	$(WASM_PACK_TEST) --node
 
-test-e2e: build server
+test-e2e: build server examples
 	node --test --test-concurrency=1 tests/e2e/
+
+# The examples, installed and built as their users do; the e2e suite runs them. npm ci for the
+# Vite and Node apps (skipped while their lock files are unchanged), the Rust app for wasm32.
+examples: build
+	www/examples/setup.sh
+	examples/rust-app/build.sh
 
 # The public TypeScript API is committed (api/tokenkeeper.d.ts) so that changes show in review.
 api-check: build
@@ -75,6 +83,10 @@ api: build
 # Benchmarks write bench/RESULTS.md (not part of `make test`: budgets live here, not in tests).
 bench: build
 	bench/server-load.sh --write
+
+# Retakes the README's demo screenshot (docs/demo.png) through the demo e2e test.
+screenshot: build server examples
+	UPDATE_SCREENSHOT=1 node --test --test-name-pattern="takes the screenshot" tests/e2e/demo.test.mjs
 
 # Regenerates the interop fixtures (tokens made by python-jose, PyJWT and npm jose).
 fixtures: setup

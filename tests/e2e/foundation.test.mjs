@@ -24,7 +24,7 @@ test("the demo script serves a page that loads the package in Chromium", async (
   assert.equal(await page.getAttribute("body", "data-ready"), "true", await page.textContent("body"));
   assert.equal(await page.textContent('[data-testid="version"]'), pkgManifest.version);
 
-  const claims = JSON.parse(await page.textContent('[data-testid="claims"]'));
+  const claims = JSON.parse(await page.textContent('[data-testid="decoded"]'));
   assert.equal(claims.sub, "42");
   assert.equal(claims.name, "Zoë Example");
   assert.equal(claims.exp, 4102444800);
