@@ -81,8 +81,16 @@ api: build
 	cp pkg/tokenkeeper.d.ts api/tokenkeeper.d.ts
 
 # Benchmarks write bench/RESULTS.md (not part of `make test`: budgets live here, not in tests).
+# `make bench`: server load, package size and speed in Chromium, then the budgets (~4 minutes).
+.PHONY: bench-size bench-speed
 bench: build
-	bench/server-load.sh --write
+	bench/run.sh
+
+bench-size: build
+	bench/size.sh
+
+bench-speed: build server
+	node bench/speed.mjs
 
 # Retakes the README's demo screenshot (docs/demo.png) through the demo e2e test.
 screenshot: build server examples
