@@ -6,6 +6,11 @@
 //! (storage written → lock released → I/O started → listeners told → callers settled) even when a
 //! listener calls back into the client. No `RefCell` borrow is held across an `.await` or while a
 //! listener runs (a timer-fired refresh during `login()` must not hit a borrowed cell).
+//!
+//! With shared storage, other tabs hear of each write and removal at once: after executing a
+//! [`Effect::Persist`] or [`Effect::Clear`] the driver announces it on the storage key's
+//! `BroadcastChannel` ([`tabs`](super::tabs)), and feeds what others announce, like
+//! `localStorage`'s `storage` events ([`page`](super::page)), as [`Event::StorageChanged`].
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +28,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::browser::page::PageEvents;
 use crate::browser::storage::{StorageChoice, Store};
+use crate::browser::tabs::{self, TabChannel};
 use crate::browser::{http, lock};
 use crate::logic::config::{AuthClientOptions, Config, StorageKind};
 use crate::logic::error::{AuthError, ErrorCode};
@@ -89,6 +95,13 @@ struct Listener {
     callback: Rc<ListenerFn>,
 }
 
+/// A cross-tab lock this client holds, with what storage held when it was read under the lock
+/// (updated by each write made while holding it).
+struct HeldLock {
+    guard: lock::LockGuard,
+    read: Option<String>,
+}
+
 enum Job {
     /// Read storage (possibly asynchronously) and start the machine.
     Start,
@@ -108,11 +121,13 @@ struct Inner {
     early_events: RefCell<Option<Vec<Event>>>,
     ops: RefCell<HashMap<OpId, oneshot::Sender<Result<Outcome, AuthError>>>>,
     next_op: Cell<u64>,
-    locks: RefCell<HashMap<LockId, lock::LockGuard>>,
+    locks: RefCell<HashMap<LockId, HeldLock>>,
     timer: RefCell<Option<Timeout>>,
     listeners: RefCell<Vec<Listener>>,
     next_listener: Cell<u64>,
     page_events: RefCell<Option<PageEvents>>,
+    /// The storage key's `BroadcastChannel`, with shared storage where it exists.
+    tabs: RefCell<Option<TabChannel>>,
     disposed: Cell<bool>,
 }
 
@@ -154,6 +169,7 @@ impl AuthClient {
             listeners: RefCell::new(Vec::new()),
             next_listener: Cell::new(1),
             page_events: RefCell::new(None),
+            tabs: RefCell::new(None),
             disposed: Cell::new(false),
         });
 
@@ -173,6 +189,15 @@ impl AuthClient {
             },
         );
         *inner.page_events.borrow_mut() = Some(page_events);
+        if inner.store.is_shared() {
+            let announced = Rc::downgrade(&inner);
+            let channel = TabChannel::open(&inner.storage_key, move |stored| {
+                if let Some(inner) = announced.upgrade() {
+                    inner.dispatch(Event::StorageChanged { stored });
+                }
+            });
+            *inner.tabs.borrow_mut() = channel;
+        }
 
         // Web and memory storage answer synchronously: start now so `session()` is right at once.
         // A custom adapter may be asynchronous; it is read once, from the job queue.
@@ -475,22 +500,30 @@ impl Inner {
 
     async fn execute(self: &Rc<Self>, effect: Effect) {
         match effect {
-            Effect::Persist { value } => {
-                if let Err(error) = self.store.set(&self.storage_key, &value).await {
+            Effect::Persist { value } => match self.store.set(&self.storage_key, &value).await {
+                Ok(()) => {
+                    self.mark_replaced(Some(&value)).await;
+                    self.announce(Some(&value));
+                }
+                Err(error) => {
                     warn(&error);
                     self.dispatch(Event::StorageFailed { error });
                 }
-            }
-            Effect::Clear => {
-                if let Err(error) = self.store.remove(&self.storage_key).await {
+            },
+            Effect::Clear => match self.store.remove(&self.storage_key).await {
+                Ok(()) => {
+                    self.mark_replaced(None).await;
+                    self.announce(None);
+                }
+                Err(error) => {
                     warn(&error);
                     self.dispatch(Event::StorageFailed { error });
                 }
-            }
+            },
             Effect::ReleaseLock { lock } => {
-                let guard = self.locks.borrow_mut().remove(&lock);
-                if let Some(guard) = guard {
-                    guard.release();
+                let held = self.locks.borrow_mut().remove(&lock);
+                if let Some(held) = held {
+                    held.guard.release();
                 }
             }
             Effect::Send { request, http } => {
@@ -509,9 +542,14 @@ impl Inner {
                         guard.release();
                         return;
                     }
-                    // Re-read under the lock: another tab may have refreshed meanwhile.
-                    let stored = inner.store.get(&inner.storage_key).await;
-                    inner.locks.borrow_mut().insert(lock, guard);
+                    // Re-read under the lock: another tab may have refreshed meanwhile (and its
+                    // write may still be on its way here).
+                    let stored = tabs::read_under_lock(&inner.store, &inner.storage_key).await;
+                    let read = stored.as_ref().ok().cloned().flatten();
+                    inner
+                        .locks
+                        .borrow_mut()
+                        .insert(lock, HeldLock { guard, read });
                     inner.dispatch(Event::LockAcquired { lock, stored });
                 });
             }
@@ -524,6 +562,33 @@ impl Inner {
                     // The caller may have stopped waiting; nothing to do then.
                     let _ = sender.send(result);
                 }
+            }
+        }
+    }
+
+    /// After a write made while holding the cross-tab lock: marks the value it replaced, so the
+    /// next holder does not act on a stale copy of it (see [`tabs::read_under_lock`]).
+    async fn mark_replaced(&self, written: Option<&str>) {
+        let replaced: Vec<String> = self
+            .locks
+            .borrow_mut()
+            .values_mut()
+            .filter_map(|held| {
+                let previous = std::mem::replace(&mut held.read, written.map(str::to_owned))?;
+                (Some(previous.as_str()) != written).then_some(previous)
+            })
+            .collect();
+        for value in replaced {
+            tabs::mark_replaced(&self.storage_key, &value).await;
+        }
+    }
+
+    /// Tells the other tabs what shared storage now holds (nothing to tell once storage fell
+    /// back to memory).
+    fn announce(&self, stored: Option<&str>) {
+        if self.store.is_shared() {
+            if let Some(channel) = self.tabs.borrow().as_ref() {
+                channel.announce(stored);
             }
         }
     }
@@ -575,11 +640,12 @@ impl Inner {
         }
         drop(self.timer.borrow_mut().take());
         drop(self.page_events.borrow_mut().take());
+        drop(self.tabs.borrow_mut().take());
         self.listeners.borrow_mut().clear();
         self.jobs.borrow_mut().clear();
-        let locks: Vec<_> = self.locks.borrow_mut().drain().map(|(_, g)| g).collect();
-        for guard in locks {
-            guard.release();
+        let locks: Vec<_> = self.locks.borrow_mut().drain().map(|(_, h)| h).collect();
+        for held in locks {
+            held.guard.release();
         }
         // Dropping the senders rejects the pending calls.
         let ops: Vec<_> = self.ops.borrow_mut().drain().collect();

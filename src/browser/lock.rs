@@ -25,8 +25,18 @@
 //!   a just-rotated refresh token presented a second time within a few seconds, so both tabs get
 //!   a valid session (the last write wins in storage, and both sessions are valid).
 //!
-//! web-sys's `LockManager` is gated behind `web_sys_unstable_apis`, so this module binds the one
-//! call it needs itself rather than enabling unstable cfgs for the whole crate.
+//! # Reading storage under the lock
+//! Web Locks are consistent across tabs; `localStorage` is not: each renderer process keeps a
+//! copy that other tabs' writes reach asynchronously, so a tab granted the lock a moment after
+//! another tab stored its refresh may still read the old value (measured in Chromium: the grant
+//! arrived before the write about once in fifteen contended refreshes), and would send the
+//! refresh token just spent. The tab that writes under the lock therefore first takes a marker
+//! lock named after the value it replaced ([`hold_for`], see `tabs::mark_replaced`), and a tab
+//! that takes the lock and reads a value with such a marker ([`held_names`]) knows the read is
+//! stale and reads again until the write arrives.
+//!
+//! web-sys's `LockManager` is gated behind `web_sys_unstable_apis`, so this module binds the
+//! calls it needs itself rather than enabling unstable cfgs for the whole crate.
 
 use std::fmt;
 use std::pin::pin;
@@ -57,6 +67,10 @@ extern "C" {
         options: &Object,
         callback: &Function,
     ) -> Result<JsValue, JsValue>;
+
+    /// `locks.query()`: a Promise of `{ held: [{ name, .. }], pending: [..] }` for the origin.
+    #[wasm_bindgen(method, catch, js_name = query)]
+    fn query(this: &LockManager) -> Result<JsValue, JsValue>;
 }
 
 /// Holding it means holding the lock (when [`is_exclusive`](Self::is_exclusive)); dropping it or
@@ -189,6 +203,43 @@ pub async fn acquire(name: &str, max_wait: Duration) -> LockGuard {
         // request as it drops, and the dropped receiver makes a late grant release itself.
         First::Left(Err(oneshot::Canceled)) | First::Right(()) => LockGuard::shared(),
     }
+}
+
+/// Takes the exclusive lock `name` (waiting at most a second) and keeps it for `duration`, then
+/// releases it; resolves once it is held. Does nothing where Web Locks are missing.
+pub async fn hold_for(name: &str, duration: Duration) {
+    let guard = acquire(name, Duration::from_secs(1)).await;
+    if guard.is_exclusive() {
+        spawn_local(async move {
+            TimeoutFuture::new(timer_millis(duration)).await;
+            guard.release();
+        });
+    }
+}
+
+/// The names of the locks held now by any tab of this origin (`locks.query()`); empty where
+/// Web Locks or `query` are missing or fail.
+pub async fn held_names() -> Vec<String> {
+    let Some(locks) = lock_manager() else {
+        return Vec::new();
+    };
+    let Ok(pending) = locks.query() else {
+        return Vec::new();
+    };
+    let Ok(snapshot) = JsFuture::from(Promise::resolve(&pending)).await else {
+        return Vec::new();
+    };
+    let Ok(held) = Reflect::get(&snapshot, &JsValue::from_str("held")) else {
+        return Vec::new();
+    };
+    if !js_sys::Array::is_array(&held) {
+        return Vec::new();
+    }
+    js_sys::Array::from(&held)
+        .iter()
+        .filter_map(|info| Reflect::get(&info, &JsValue::from_str("name")).ok())
+        .filter_map(|name| name.as_string())
+        .collect()
 }
 
 /// `navigator.locks` when it exists and has a `request` function.

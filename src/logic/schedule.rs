@@ -11,7 +11,9 @@
 //!   value so tests are deterministic; a server's `Retry-After` replaces it.
 //! - **Attempt window**: at most [`MAX_FAILURES_PER_WINDOW`] failed refreshes per
 //!   [`FAILURE_WINDOW`], whatever triggered them (timers, `getAccessToken()`, `refresh()` calls
-//!   from an app retrying in a loop), so a failing server is not hammered.
+//!   from an app retrying in a loop), so a failing server is not hammered. Tabs sharing a
+//!   session share their failures ([`AttemptWindow::merge`]), so the cap holds for all of them
+//!   together.
 //!
 //! [`TokenTiming`]: crate::logic::time::TokenTiming
 
@@ -116,6 +118,32 @@ impl AttemptWindow {
     /// Forgets every failure (after a success).
     pub fn clear(&mut self) {
         self.failures.clear();
+    }
+
+    /// The failures counted so far, oldest first (to share them with other tabs).
+    pub fn recent(&self) -> &[Timestamp] {
+        &self.failures
+    }
+
+    /// Adds failures counted elsewhere (another tab's attempts at the same session), ignoring
+    /// those already known and those that left the window before `now`. Returns whether any
+    /// was new.
+    pub fn merge(&mut self, failures: &[Timestamp], now: Timestamp) -> bool {
+        let horizon = now.saturating_sub(FAILURE_WINDOW);
+        let mut new = false;
+        for at in failures {
+            if *at > horizon && !self.failures.contains(at) {
+                self.failures.push(*at);
+                new = true;
+            }
+        }
+        if new {
+            self.failures.sort_unstable();
+            let newest = self.failures.last().copied().unwrap_or(now).max(now);
+            let horizon = newest.saturating_sub(FAILURE_WINDOW);
+            self.failures.retain(|failure| *failure > horizon);
+        }
+        new
     }
 
     /// How many failures happened in the window ending at `now`.
@@ -259,6 +287,27 @@ mod tests {
         window.clear();
         assert_eq!(window.blocked_until(ms(60_000)), None);
         assert_eq!(window.failures_in_window(ms(60_000)), 0);
+    }
+
+    #[test]
+    fn windows_merge_failures_from_other_tabs() {
+        let mut window = AttemptWindow::new();
+        window.record_failure(ms(1_000));
+        // Known, too old, and new failures: only the new one counts.
+        assert!(!window.merge(&[ms(1_000)], ms(2_000)));
+        assert!(!window.merge(&[ms(-70_000)], ms(2_000)));
+        assert!(window.merge(&[ms(1_000), ms(500), ms(1_500)], ms(2_000)));
+        assert_eq!(window.recent(), [ms(500), ms(1_000), ms(1_500)]);
+        assert_eq!(window.failures_in_window(ms(2_000)), 3);
+        // Two tabs' failures fill one window: the cap holds for both together.
+        assert!(window.merge(&[ms(2_000), ms(2_500)], ms(3_000)));
+        assert_eq!(window.blocked_until(ms(3_000)), Some(ms(60_500)));
+        // A failure that left the window is forgotten when newer ones arrive.
+        assert!(window.merge(&[ms(61_000)], ms(61_000)));
+        assert_eq!(
+            window.recent(),
+            [ms(1_500), ms(2_000), ms(2_500), ms(61_000)]
+        );
     }
 
     proptest! {

@@ -53,6 +53,24 @@
 //! Requests and locks carry ids ([`RequestId`], [`LockId`]): a reply or lock that arrives after
 //! the machine moved on (a logout during a refresh, another tab's refresh adopted) is ignored
 //! or released, so the driver needs no bookkeeping beyond passing ids back.
+//!
+//! # Many tabs
+//! With shared storage ([`StorageKind::is_shared`]) the tabs of one browser are one session:
+//!
+//! - A refresh runs under the cross-tab lock, which covers only "send, store the result". Under
+//!   it storage is read again: a session another tab stored meanwhile is adopted instead of
+//!   sending (when it is not itself due), and an empty storage means another tab signed out.
+//! - A retryable failure is stored with the session (its failure times, the retry time and any
+//!   `Retry-After`), so the other tabs back off with the tab that failed instead of each running
+//!   its own retries: one failure counts for all, the per-window cap bounds what the whole
+//!   browser sends, and a tab that finds under the lock that another tab has just failed waits
+//!   for the shared retry time (its callers are answered as after its own failure).
+//! - Whatever another tab stores reaches [`Event::StorageChanged`] (the driver listens on a
+//!   `BroadcastChannel` and to `storage` events, so one change may arrive twice): an identical
+//!   session, a failure already counted, or an older token of the same login (a message that
+//!   arrived late) changes nothing.
+//!
+//! [`StorageKind::is_shared`]: crate::logic::config::StorageKind::is_shared
 
 use std::fmt;
 use std::time::Duration;
@@ -254,6 +272,11 @@ impl Session {
 
     /// The versioned JSON kept in storage.
     pub fn to_storage(&self) -> String {
+        self.to_storage_with(None)
+    }
+
+    /// The versioned JSON kept in storage, with the failed refreshes other tabs should know of.
+    fn to_storage_with(&self, retry: Option<&SharedRetry>) -> String {
         let persisted = PersistedSession {
             v: PERSISTED_VERSION,
             sid: self.lineage.clone(),
@@ -263,6 +286,7 @@ impl Session {
             received_at: self.received_at.as_millis(),
             clock_offset_ms: self.clock_offset.as_millis(),
             refresh_expires_at: self.refresh_expires_at.map(Timestamp::as_millis),
+            retry: retry.map(SharedRetry::to_json),
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
         // storage error, never as a wrong session.
@@ -327,6 +351,95 @@ struct PersistedSession {
     received_at: i64,
     clock_offset_ms: i64,
     refresh_expires_at: Option<i64>,
+    /// Failed refreshes of this session, for other tabs ([`SharedRetry`]). Kept as raw JSON so
+    /// a malformed value costs the hint, never the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry: Option<Value>,
+}
+
+/// A tab's failed refreshes of the stored session, stored with it so that the other tabs back
+/// off together with that tab (see "Many tabs" in the module docs).
+#[derive(Debug, Clone, PartialEq)]
+struct SharedRetry {
+    /// Failed attempts within the attempt window, oldest first.
+    failed_at: Vec<Timestamp>,
+    /// Consecutive failures (the backoff exponent).
+    failures: u32,
+    /// When the next attempt is planned.
+    retry_at: Timestamp,
+    /// The server's `Retry-After`, as an instant.
+    not_before: Option<Timestamp>,
+    /// The last error's code (always a retryable one) and status.
+    code: ErrorCode,
+    status: Option<u16>,
+}
+
+impl SharedRetry {
+    /// At most this many failure times are stored: the window never holds more than a few.
+    const MAX_STORED: usize = 16;
+
+    fn to_json(&self) -> Value {
+        let skip = self.failed_at.len().saturating_sub(Self::MAX_STORED);
+        serde_json::json!({
+            "failedAt": self.failed_at.iter().skip(skip).map(|at| at.as_millis()).collect::<Vec<_>>(),
+            "failures": self.failures,
+            "retryAt": self.retry_at.as_millis(),
+            "notBefore": self.not_before.map(Timestamp::as_millis),
+            "code": self.code.as_str(),
+            "status": self.status,
+        })
+    }
+
+    /// The failures stored with a session, if any. Lenient: anything malformed is no hint.
+    fn from_storage(text: &str) -> Option<Self> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        let retry = value.get("retry")?;
+        let millis = |key: &str| {
+            retry
+                .get(key)
+                .and_then(Value::as_i64)
+                .map(Timestamp::from_millis)
+        };
+        let code = retry.get("code").and_then(Value::as_str)?;
+        let code = [
+            ErrorCode::Network,
+            ErrorCode::Server,
+            ErrorCode::RateLimited,
+        ]
+        .into_iter()
+        .find(|known| known.as_str() == code)?;
+        let failed_at = retry
+            .get("failedAt")
+            .and_then(Value::as_array)?
+            .iter()
+            .take(Self::MAX_STORED)
+            .filter_map(Value::as_i64)
+            .map(Timestamp::from_millis)
+            .collect();
+        Some(Self {
+            failed_at,
+            failures: retry
+                .get("failures")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())?,
+            retry_at: millis("retryAt")?,
+            not_before: millis("notBefore"),
+            code,
+            status: retry
+                .get("status")
+                .and_then(Value::as_u64)
+                .and_then(|n| u16::try_from(n).ok()),
+        })
+    }
+
+    /// The error callers in this tab see for the other tab's failure.
+    fn error(&self) -> AuthError {
+        let error = AuthError::new(self.code, "the refresh failed in another tab");
+        match self.status {
+            Some(status) => error.with_status(status),
+            None => error,
+        }
+    }
 }
 
 /// Something that happened, fed to [`SessionMachine::handle`].
@@ -797,7 +910,7 @@ impl SessionMachine {
         // logout on waking does not send a refresh first.)
         self.advance(now, false, &mut out);
         match event {
-            Event::Start { stored } => self.on_start(stored, &mut out),
+            Event::Start { stored } => self.on_start(stored, now, &mut out),
             Event::Login {
                 op,
                 username,
@@ -827,12 +940,21 @@ impl SessionMachine {
 
     // ----- events -----
 
-    fn on_start(&mut self, stored: Result<Option<String>, AuthError>, out: &mut Vec<Effect>) {
+    fn on_start(
+        &mut self,
+        stored: Result<Option<String>, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
         self.storage_trusted = true;
         match stored {
             Ok(None) => {}
             Ok(Some(text)) => match Session::from_storage(&text) {
-                Ok(session) => self.session = Some(session),
+                Ok(session) => {
+                    self.session = Some(session);
+                    // A page opened while the server fails joins the other tabs' backoff.
+                    self.merge_failures(&text, now);
+                }
                 Err(error) => {
                     // Garbage is removed so it cannot fail every start.
                     self.last_error = Some(error);
@@ -1117,6 +1239,7 @@ impl SessionMachine {
                 schedule::backoff_delay(self.failures, self.next_jitter(), error.retry_after());
             self.retry_at = Some(now.saturating_add(delay));
             self.not_before = error.retry_after().map(|wait| now.saturating_add(wait));
+            self.share_failures(out);
         } else {
             // An unusable answer (a 404 page, a malformed token): retrying will not help, so
             // the session runs until its token expires and then ends.
@@ -1179,29 +1302,93 @@ impl SessionMachine {
             .as_ref()
             .map(|in_flight| in_flight.from_token.clone())
             .unwrap_or_default();
-        if stored.access_token == from_token {
-            return self.send_refresh(Some(lock), out);
-        }
-        // Another tab refreshed (or signed in) first.
-        self.adopt(stored.clone(), out);
-        if self.is_due(&stored, now) {
+        if stored.access_token != from_token {
+            // Another tab refreshed (or signed in) first.
+            self.adopt(stored.clone(), out);
+            let failed_there = self.absorb_failures(&text, now, out);
+            if !self.is_due(&stored, now) {
+                out.push(Effect::ReleaseLock { lock });
+                if let Some(in_flight) = self.refresh.take() {
+                    settle(
+                        out,
+                        &in_flight.waiters,
+                        Settle::With(&stored),
+                        now,
+                        &self.config,
+                    );
+                }
+                return;
+            }
             // Theirs is stale too: refresh it, with its (possibly rotated) refresh token.
             if let Some(in_flight) = &mut self.refresh {
                 in_flight.from_token = stored.access_token.clone();
             }
-            self.send_refresh(Some(lock), out);
-        } else {
-            out.push(Effect::ReleaseLock { lock });
-            if let Some(in_flight) = self.refresh.take() {
-                settle(
-                    out,
-                    &in_flight.waiters,
-                    Settle::With(&stored),
-                    now,
-                    &self.config,
-                );
+            if !failed_there {
+                return self.send_refresh(Some(lock), out);
             }
+        } else if !self.absorb_failures(&text, now, out) {
+            return self.send_refresh(Some(lock), out);
         }
+        // Another tab has just failed to refresh this session: go by the shared backoff.
+        self.send_or_hold_back(lock, now, out);
+    }
+
+    /// Under the lock, after learning that another tab's refresh has just failed: sends this
+    /// refresh if its callers would still get one after a failure of this tab's own, and
+    /// otherwise releases the lock and answers them as after such a failure.
+    fn send_or_hold_back(&mut self, lock: LockId, now: Timestamp, out: &mut Vec<Effect>) {
+        let Some(session) = self.session.clone() else {
+            out.push(Effect::ReleaseLock { lock });
+            return self.abandon_refresh(Settle::SignedOut, now, out);
+        };
+        let waiters = self
+            .refresh
+            .as_ref()
+            .map(|in_flight| in_flight.waiters.clone())
+            .unwrap_or_default();
+        let Some(error) = self.hold_back(&session, &waiters, now) else {
+            return self.send_refresh(Some(lock), out);
+        };
+        out.push(Effect::ReleaseLock { lock });
+        if let Some(in_flight) = self.refresh.take() {
+            settle(
+                out,
+                &in_flight.waiters,
+                Settle::Failed(&error, Some(&session)),
+                now,
+                &self.config,
+            );
+        }
+    }
+
+    /// Why a refresh for `waiters` should not be sent at `now` given the failures known, with
+    /// the rules of the calls that start one: the timer waits for the planned retry;
+    /// `refresh()`, a 401 replay and a caller whose token has expired wait only for
+    /// `Retry-After` and the attempt window; a caller whose token still works gets it.
+    fn hold_back(
+        &self,
+        session: &Session,
+        waiters: &[Waiter],
+        now: Timestamp,
+    ) -> Option<AuthError> {
+        let last_error = || {
+            self.last_error
+                .clone()
+                .unwrap_or_else(|| AuthError::server("the last refresh failed"))
+        };
+        if waiters.is_empty() {
+            let planned = self.auto_refresh_at(session);
+            return planned.is_some_and(|at| now < at).then(last_error);
+        }
+        if let Some(error) = self.blocker(now) {
+            return Some(error);
+        }
+        let token_only = waiters
+            .iter()
+            .all(|waiter| waiter.wants == Wants::AccessToken);
+        let retry_pending = self.failures > 0 && self.retry_at.is_some_and(|at| now < at);
+        (token_only && retry_pending && !session.is_expired(now, self.config.leeway()))
+            .then(last_error)
     }
 
     fn on_storage_changed(
@@ -1224,15 +1411,32 @@ impl SessionMachine {
                 return;
             }
         };
-        if self
-            .session
-            .as_ref()
-            .is_some_and(|session| session.access_token == stored.access_token)
-        {
+        let (same, replaced) = match &self.session {
+            Some(current) if current.access_token == stored.access_token => (true, false),
+            Some(current) => {
+                let older = match (stored.stated_expires_at(), current.stated_expires_at()) {
+                    (Some(theirs), Some(ours)) => theirs < ours,
+                    _ => false,
+                };
+                (false, older && stored.lineage == current.lineage)
+            }
+            None => (false, false),
+        };
+        if same {
+            // The same session (or this change seen twice): at most news of a failure. A
+            // refresh in flight learns of it under the lock instead.
+            if self.refresh.is_none() {
+                self.absorb_failures(&text, now, out);
+            }
+            return;
+        }
+        if replaced {
+            // A late message about a token this tab has already replaced.
             return;
         }
         self.adopt(stored.clone(), out);
         self.abandon_refresh(Settle::With(&stored), now, out);
+        self.absorb_failures(&text, now, out);
     }
 
     // ----- transitions -----
@@ -1356,6 +1560,67 @@ impl SessionMachine {
             },
             session: None,
         });
+    }
+
+    /// With shared storage, stores the session together with its failed refreshes, so the other
+    /// tabs back off with this one instead of retrying on their own.
+    fn share_failures(&self, out: &mut Vec<Effect>) {
+        if !self.config.storage().is_shared() {
+            return;
+        }
+        let (Some(session), Some(retry_at), Some(error)) =
+            (&self.session, self.retry_at, &self.last_error)
+        else {
+            return;
+        };
+        let retry = SharedRetry {
+            failed_at: self.window.recent().to_vec(),
+            failures: self.failures,
+            retry_at,
+            not_before: self.not_before,
+            code: error.code(),
+            status: error.status(),
+        };
+        out.push(Effect::Persist {
+            value: session.to_storage_with(Some(&retry)),
+        });
+    }
+
+    /// Counts the failed refreshes another tab stored with the current session as this tab's
+    /// own: the window, the backoff step, `Retry-After`. Returns whether any was news.
+    fn merge_failures(&mut self, text: &str, now: Timestamp) -> bool {
+        let Some(shared) = SharedRetry::from_storage(text) else {
+            return false;
+        };
+        // `merge` must run whatever the `Retry-After` says: it records the failures.
+        let counted = self.window.merge(&shared.failed_at, now);
+        let held_back = shared
+            .not_before
+            .is_some_and(|at| at > now && Some(at) > self.not_before);
+        if !counted && !held_back {
+            return false;
+        }
+        if shared.failures > self.failures {
+            self.failures = shared.failures;
+            self.retry_at = Some(shared.retry_at);
+        } else if shared.failures == self.failures {
+            self.retry_at = self.retry_at.max(Some(shared.retry_at));
+        }
+        self.not_before = self.not_before.max(shared.not_before);
+        self.last_error = Some(shared.error());
+        true
+    }
+
+    /// [`Self::merge_failures`], raising `REFRESH_FAILED` here too when there was news.
+    fn absorb_failures(&mut self, text: &str, now: Timestamp, out: &mut Vec<Effect>) -> bool {
+        let news = self.merge_failures(text, now);
+        if news {
+            out.push(Effect::Emit {
+                event: AuthEvent::RefreshFailed,
+                session: self.session.clone(),
+            });
+        }
+        news
     }
 
     /// Sets the timer to the next instant something may happen.
@@ -1831,6 +2096,40 @@ mod tests {
         Fixture::new(v1())
     }
 
+    fn fresh_local() -> Fixture {
+        Fixture::new(local())
+    }
+
+    /// The refresh at 1740 brought `a2` (expires at 3541) at 1741.
+    fn refreshed_memory() -> Fixture {
+        let mut fx = refreshing_memory();
+        let event = fx.reply(Ok(token_reply(&access("a2", 1741.0, 1800.0), Some("r2"))));
+        fx.feed(event, 1741.0);
+        fx
+    }
+
+    /// The current session as another tab stores it after its refresh failed at `failed` with
+    /// a 503, planning to retry at `retry`.
+    fn failed_elsewhere(fx: &Fixture, failed: f64, retry: f64) -> String {
+        let session = fx.machine.session().expect("a session");
+        session.to_storage_with(Some(&SharedRetry {
+            failed_at: vec![at(failed)],
+            failures: 1,
+            retry_at: at(retry),
+            not_before: None,
+            code: ErrorCode::Server,
+            status: Some(503),
+        }))
+    }
+
+    /// The value of the first `Persist` among `effects`.
+    fn persisted(effects: &[Effect]) -> Option<String> {
+        effects.iter().find_map(|effect| match effect {
+            Effect::Persist { value } => Some(value.clone()),
+            _ => None,
+        })
+    }
+
     /// The refresh timer fired at 1740 and the request is out.
     fn refreshing_memory() -> Fixture {
         let mut fx = signed_in_memory();
@@ -1949,7 +2248,11 @@ mod tests {
             ("lock: garbage stored", waiting_lock, |fx| Event::LockAcquired { lock: fx.lock.expect("lock"), stored: Ok(Some("garbage".into())) }, 1740.1, Refreshing, &["send refresh"]),
             ("lock: storage threw", waiting_lock, |fx| Event::LockAcquired { lock: fx.lock.expect("lock"), stored: Err(AuthError::storage("denied")) }, 1740.1, Refreshing, &["send refresh"]),
             ("lock: refresh ok", refreshing_local, |fx| fx.reply(Ok(token_reply(&access("a2", 1741.0, 1800.0), Some("r2")))), 1741.0, SignedIn, &["persist a2", "unlock", "tick 3481", "emit TOKEN_REFRESHED a2"]),
-            ("lock: refresh failed", refreshing_local, |fx| fx.reply(Ok(status(503, ""))), 1741.0, SignedIn, &["unlock", "tick 1741.75", "emit REFRESH_FAILED a1"]),
+            ("lock: refresh failed, shared with the tabs", refreshing_local, |fx| fx.reply(Ok(status(503, ""))), 1741.0, SignedIn, &["persist a1", "unlock", "tick 1741.75", "emit REFRESH_FAILED a1"]),
+            ("lock: another tab's refresh just failed", waiting_lock, |fx| Event::LockAcquired { lock: fx.lock.expect("lock"), stored: Ok(Some(failed_elsewhere(fx, 1740.05, 1741.0))) }, 1740.1, SignedIn, &["unlock", "tick 1741", "emit REFRESH_FAILED a1"]),
+            ("another tab's refresh failed", signed_in_local, |fx| Event::StorageChanged { stored: Some(failed_elsewhere(fx, 1740.05, 1741.0)) }, 1740.1, SignedIn, &["tick 1741", "emit REFRESH_FAILED a1"]),
+            ("a late message about a replaced token", refreshed_memory, |fx| Event::StorageChanged { stored: Some(fx.other_tab(&access("a1", 0.0, 1800.0), 0.0, true)) }, 1742.0, SignedIn, &[]),
+            ("an older token of another login is adopted", refreshed_memory, |fx| Event::StorageChanged { stored: Some(fx.other_tab(&access("b1", 1000.0, 1800.0), 1000.0, false)) }, 1742.0, SignedIn, &["tick 2740", "emit SIGNED_IN b1"]),
             ("unknown lock released", signed_in_local, |_| Event::LockAcquired { lock: LockId(999), stored: Ok(None) }, 100.0, SignedIn, &["unlock"]),
             ("logout while waiting for the lock", waiting_lock, op2_logout, 1741.0, SignedOut, &["clear", "send logout", "emit SIGNED_OUT null"]),
             ("logout holding the lock", refreshing_local, op2_logout, 1741.0, SignedOut, &["clear", "unlock", "send logout", "emit SIGNED_OUT null"]),
@@ -1960,6 +2263,7 @@ mod tests {
             ("start clears garbage", fresh_memory, |_| Event::Start { stored: Ok(Some("{garbage".into())) }, 10.0, SignedOut, &["clear"]),
             ("start with a due session", fresh_memory, |_| Event::Start { stored: Ok(Some(stored_a1())) }, 1790.0, Refreshing, &["send refresh"]),
             ("start when storage throws", fresh_memory, |_| Event::Start { stored: Err(AuthError::storage("denied")) }, 0.0, SignedOut, &[]),
+            ("start joins the tabs' backoff", fresh_local, |_| Event::Start { stored: Ok(Some(stored_a1_failed())) }, 1740.0, SignedIn, &["tick 1741"]),
             ("start with an expired v1 session", fresh_v1, |_| Event::Start { stored: Ok(Some(stored_a1())) }, 2000.0, SignedOut, &["clear", "emit SESSION_EXPIRED null"]),
         ];
         let mut failures = Vec::new();
@@ -1979,6 +2283,19 @@ mod tests {
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
         assert!(rows.len() >= 50);
+    }
+
+    /// `a1` as stored by a tab whose refresh failed at 1739.9 and retries at 1741.
+    fn stored_a1_failed() -> String {
+        let session = Session::from_storage(&stored_a1()).expect("reads back");
+        session.to_storage_with(Some(&SharedRetry {
+            failed_at: vec![at(1739.9)],
+            failures: 1,
+            retry_at: at(1741.0),
+            not_before: None,
+            code: ErrorCode::Network,
+            status: None,
+        }))
     }
 
     /// `a1` as stored at 0 (expires 1800, refresh token `r1`).
@@ -2342,6 +2659,173 @@ mod tests {
             describe(&effects),
             ["persist a2", "tick 1", "emit TOKEN_REFRESHED a2"]
         );
+    }
+
+    /// Two tabs against a failing server: whichever takes the lock first sends, the other finds
+    /// the failure stored under the lock and waits for the shared retry, so the server sees one
+    /// request per backoff step and at most the window's cap, not one per tab.
+    #[test]
+    fn tabs_back_off_together() {
+        let mut a = signed_in_local();
+        let mut storage = a.stored().expect("signed in");
+        let mut b = fresh_local();
+        b.feed(
+            Event::Start {
+                stored: Ok(Some(storage.clone())),
+            },
+            0.0,
+        );
+        let secs = |at: Timestamp| (at.as_millis() - T0 * 1000) as f64 / 1000.0;
+        let mut sent = Vec::new();
+        let mut now = 1740.0;
+        for round in 0..20 {
+            let (first, second) = if round % 2 == 0 {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            assert_eq!(describe(&first.feed(Event::Tick, now)), ["lock"]);
+            assert_eq!(describe(&second.feed(Event::Tick, now)), ["lock"]);
+            let lock = first.lock.expect("lock");
+            let effects = first.feed(
+                Event::LockAcquired {
+                    lock,
+                    stored: Ok(Some(storage.clone())),
+                },
+                now,
+            );
+            assert_eq!(describe(&effects), ["send refresh"], "round {round}");
+            sent.push(now);
+            let reply = first.reply(Ok(status(500, "")));
+            let effects = first.feed(reply, now + 0.05);
+            storage = persisted(&effects).expect("the failure is stored for the other tab");
+            let lock = second.lock.expect("lock");
+            let effects = second.feed(
+                Event::LockAcquired {
+                    lock,
+                    stored: Ok(Some(storage.clone())),
+                },
+                now + 0.1,
+            );
+            let lines = describe(&effects);
+            assert_eq!(lines[0], "unlock", "round {round}: {lines:?}");
+            assert!(!lines.iter().any(|l| l.starts_with("send")), "{lines:?}");
+            assert!(lines.contains(&"emit REFRESH_FAILED a1".to_owned()));
+            // Both plan the same next attempt.
+            let next_a = a.machine.diagnostics(at(now + 0.1)).next_refresh_at;
+            let next_b = b.machine.diagnostics(at(now + 0.1)).next_refresh_at;
+            assert_eq!(next_a, next_b, "round {round}");
+            now = secs(next_a.expect("a retry is planned"));
+            if now > 1770.0 {
+                break;
+            }
+        }
+        // 1740, +0.75, +1.5, +3, +6: five attempts, then the window holds both tabs until the
+        // first failure (1740.05) is a minute old.
+        assert_eq!(sent, [1740.0, 1740.8, 1742.35, 1745.4, 1751.45]);
+        assert_eq!(now, 1800.05);
+        for fx in [&a, &b] {
+            let diagnostics = fx.machine.diagnostics(at(1760.0));
+            assert_eq!(diagnostics.consecutive_failures, 5);
+            let error = diagnostics.last_error.expect("an error");
+            assert_eq!(
+                (error.code(), error.status()),
+                (ErrorCode::Server, Some(500))
+            );
+        }
+        // The session was kept throughout; on-demand calls are held back by the shared window.
+        let effects = b.feed(Event::Refresh { op: OpId(7) }, 1760.0);
+        assert_eq!(describe(&effects), ["op7 err server"]);
+    }
+
+    /// A `Retry-After` one tab received holds back every tab, timers and `refresh()` alike.
+    #[test]
+    fn retry_after_holds_back_every_tab() {
+        let mut a = refreshing_local();
+        let mut b = fresh_local();
+        b.feed(
+            Event::Start {
+                stored: Ok(a.stored()),
+            },
+            100.0,
+        );
+        let reply = a.reply(Ok(HttpReply {
+            retry_after: Some("5".into()),
+            ..status(429, "")
+        }));
+        let storage = persisted(&a.feed(reply, 1740.5)).expect("stored");
+        let effects = b.feed(
+            Event::StorageChanged {
+                stored: Some(storage.clone()),
+            },
+            1740.6,
+        );
+        assert_eq!(
+            describe(&effects),
+            ["tick 1745.5", "emit REFRESH_FAILED a1"]
+        );
+        let effects = b.feed(Event::Refresh { op: OpId(3) }, 1741.0);
+        assert_eq!(describe(&effects), ["op3 err rate_limited"]);
+        assert_eq!(
+            b.machine.diagnostics(at(1741.0)).retry_not_before,
+            Some(at(1745.5))
+        );
+        // Both channels deliver the same change: the second copy is no news.
+        let effects = b.feed(
+            Event::StorageChanged {
+                stored: Some(storage),
+            },
+            1741.0,
+        );
+        assert!(effects.is_empty(), "{effects:?}");
+
+        // A long Retry-After outlives the attempt window: a tab opened later still waits.
+        let session = Session::from_storage(&stored_a1()).expect("reads back");
+        let stored = session.to_storage_with(Some(&SharedRetry {
+            failed_at: vec![at(100.0)],
+            failures: 1,
+            retry_at: at(400.0),
+            not_before: Some(at(400.0)),
+            code: ErrorCode::RateLimited,
+            status: Some(429),
+        }));
+        let mut c = fresh_local();
+        let effects = c.feed(
+            Event::Start {
+                stored: Ok(Some(stored)),
+            },
+            200.0,
+        );
+        assert_eq!(describe(&effects), ["tick 400"]);
+        assert_eq!(
+            c.machine.diagnostics(at(200.0)).retry_not_before,
+            Some(at(400.0))
+        );
+    }
+
+    /// The same change arriving twice (BroadcastChannel and `storage` event), or a message
+    /// about a token already replaced arriving late, changes nothing.
+    #[test]
+    fn repeated_and_late_messages_change_nothing() {
+        let mut b = signed_in_local();
+        let a1 = b.stored();
+        let a1_failed = failed_elsewhere(&b, 1739.9, 1741.0);
+        let a2 = b.other_tab(&access("a2", 1740.0, 1800.0), 1740.0, true);
+        let effects = b.feed(
+            Event::StorageChanged {
+                stored: Some(a2.clone()),
+            },
+            1740.1,
+        );
+        assert_eq!(describe(&effects), ["tick 3480", "emit TOKEN_REFRESHED a2"]);
+        for stored in [Some(a2), a1, Some(a1_failed)] {
+            let effects = b.feed(Event::StorageChanged { stored }, 1740.2);
+            assert!(effects.is_empty(), "{effects:?}");
+        }
+        assert_eq!(b.machine.diagnostics(at(1740.2)).consecutive_failures, 0);
+        // A removal is always news.
+        let effects = b.feed(Event::StorageChanged { stored: None }, 1740.3);
+        assert_eq!(describe(&effects), ["cancel tick", "emit SIGNED_OUT null"]);
     }
 
     #[test]

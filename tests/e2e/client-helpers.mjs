@@ -328,3 +328,127 @@ export function assertNoExpiredTokenSent(requests, paths) {
   }
   return checked.length;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Many tabs (tabs*.test.mjs, resilience*.test.mjs): several pages of one browser context sharing
+// a session, API traffic loops, and the refresh requests of all tabs in one list.
+// ---------------------------------------------------------------------------------------------
+
+// Hoisted like any import; kept here so the helpers above stay as they were.
+import { openPage } from "./harness.mjs";
+
+/**
+ * Opens `count` pages ("tabs") of one new browser context on `origin`, each with the package
+ * loaded, request recording, and (unless `options` is null) `window.client` made by
+ * `createTabClient`. `initScript` runs in every page before its own scripts (e.g. to remove
+ * `BroadcastChannel` or Web Locks); `beforeOpen(context)` runs before the first page opens (e.g.
+ * to install Playwright's clock). The context is closed after the test.
+ * Resolves with `{ context, pages, requests }` (`requests[i]` is tab i's `recordRequests` log).
+ */
+export async function openTabs(t, browser, origin, count, options = {}, { initScript, beforeOpen } = {}) {
+  const context = await browser.newContext({ permissions: ["local-network-access"] });
+  t.after(() => context.close());
+  await context.addInitScript(pageHelpers);
+  if (initScript) await context.addInitScript(initScript);
+  if (beforeOpen) await beforeOpen(context);
+  const blank = `${origin}/__e2e_blank.html`;
+  await context.route(blank, (route) =>
+    route.fulfill({ contentType: "text/html", body: "<!doctype html><title>e2e</title>" }),
+  );
+  const pages = [];
+  const requests = [];
+  for (let i = 0; i < count; i++) {
+    const page = await openPage(context, blank, { allowConsoleErrors: true });
+    requests.push(recordRequests(page));
+    await loadPackage(page);
+    if (options !== null) await createTabClient(page, { baseUrl: origin, ...options });
+    pages.push(page);
+  }
+  return { context, pages, requests };
+}
+
+/**
+ * `createClient`, plus one option the page must build itself: `storage: "custom-async"` is a
+ * custom adapter whose methods return Promises and keep the value in `localStorage` under
+ * `custom:<key>`. Tabs share it, but it raises no `storage` events the client listens to (those
+ * are for `storage: "local"` only), so only the BroadcastChannel tells other tabs of a change.
+ */
+export async function createTabClient(page, options) {
+  return page.evaluate(async (options) => {
+    const resolved = { ...options };
+    if (resolved.storage === "custom-async") {
+      const tick = () => new Promise((resolve) => queueMicrotask(resolve));
+      resolved.storage = {
+        getItem: async (key) => (await tick(), localStorage.getItem(`custom:${key}`)),
+        setItem: async (key, value) => (await tick(), localStorage.setItem(`custom:${key}`, value)),
+        removeItem: async (key) => (await tick(), localStorage.removeItem(`custom:${key}`)),
+      };
+    }
+    window.events = [];
+    window.client = new window.tk.AuthClient(resolved);
+    window.unsubscribe = window.client.onAuthStateChange((event, session) => {
+      window.events.push({ event, at: Date.now(), session: window.__plain(session) });
+    });
+    const deadline = Date.now() + 5000;
+    while (window.events.length === 0 && Date.now() < deadline) await window.__sleep(10);
+    return window.events[0] ?? null;
+  }, options);
+}
+
+/**
+ * Starts app traffic in `page`: `client.fetch(path)` every `everyMs` until `stopApiLoop`. Each
+ * call is logged in `window.apiCalls` as `{ at, ok, value: status }` or `{ at, ok: false, error }`.
+ */
+export async function startApiLoop(page, { path = "/dashboard", everyMs = 200 } = {}) {
+  await page.evaluate(
+    ([path, everyMs]) => {
+      window.apiCalls = [];
+      window.apiStop = false;
+      window.apiLoop = (async () => {
+        while (!window.apiStop) {
+          const at = Date.now();
+          const result = await window.__try(async () => (await window.client.fetch(path)).status);
+          window.apiCalls.push({ at, ...result });
+          await window.__sleep(everyMs);
+        }
+      })();
+    },
+    [path, everyMs],
+  );
+}
+
+/** Stops the loop of `startApiLoop` and resolves with its calls. */
+export const stopApiLoop = (page) =>
+  page.evaluate(async () => {
+    window.apiStop = true;
+    await window.apiLoop;
+    return window.apiCalls;
+  });
+
+/** `client.getDiagnostics()` in `page`. */
+export const diagnostics = (page) => page.evaluate(() => window.client.getDiagnostics());
+
+/** The requests to `path` recorded in `logs` (one log per tab), oldest first, each with `tab`. */
+export function requestsTo(logs, path) {
+  return logs
+    .flatMap((log, tab) => log.filter((r) => r.path === path).map((r) => ({ ...r, tab })))
+    .sort((a, b) => a.at - b.at);
+}
+
+/** The refresh token a recorded standard-profile refresh request presented. */
+export const presentedRefreshToken = (request) => JSON.parse(request.body ?? "{}").refresh_token ?? null;
+
+/**
+ * The sessions `page` went through, from its events: the sign-in, then each refresh (its own or
+ * adopted from another tab).
+ */
+export async function sessionChain(page) {
+  return (await events(page))
+    .filter((e) => e.event === "SIGNED_IN" || e.event === "TOKEN_REFRESHED")
+    .map((e) => e.session);
+}
+
+/** Names of events in `page` that mean the session was lost. */
+export async function lossEvents(page) {
+  return (await eventNames(page)).filter((name) => name === "SIGNED_OUT" || name === "SESSION_EXPIRED");
+}
