@@ -128,6 +128,9 @@ struct Inner {
     page_events: RefCell<Option<PageEvents>>,
     /// The storage key's `BroadcastChannel`, with shared storage where it exists.
     tabs: RefCell<Option<TabChannel>>,
+    /// The login and refresh URLs, absolute and without query: `fetch()` never sends the token
+    /// there. Resolved once (endpoints are absolute or `/`-paths, so the page's path is moot).
+    token_endpoints: Vec<String>,
     disposed: Cell<bool>,
 }
 
@@ -152,6 +155,7 @@ impl AuthClient {
             _ => StorageKind::Memory,
         });
         let config = Config::resolve(options)?;
+        let token_endpoints = token_endpoints(&config);
         let storage_key = config.storage_key().to_owned();
         let watch_storage = (store.kind_name() == "local").then(|| storage_key.clone());
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
@@ -170,6 +174,7 @@ impl AuthClient {
             next_listener: Cell::new(1),
             page_events: RefCell::new(None),
             tabs: RefCell::new(None),
+            token_endpoints,
             disposed: Cell::new(false),
         });
 
@@ -258,8 +263,9 @@ impl AuthClient {
         let origin = url_origin(&url).unwrap_or_default();
         let may_carry_token = {
             let machine = self.inner.machine.borrow();
-            let config = machine.config();
-            config.allows_origin(&origin, &page_origin()) && !is_token_endpoint(config, &url)
+            let target = strip_query(&url);
+            machine.config().allows_origin(&origin, &page_origin())
+                && !self.inner.token_endpoints.iter().any(|e| e == target)
         };
         if !may_carry_token {
             return send_request(&request).await;
@@ -720,16 +726,16 @@ fn absolute_url(url: &str) -> Option<String> {
     .map(|url| url.href())
 }
 
-/// Whether `url` is the login or refresh endpoint: those never carry the access token, and a
-/// 401 from them must not start a refresh.
-fn is_token_endpoint(config: &Config, url: &str) -> bool {
+/// The login and refresh endpoints as absolute URLs without query: those never carry the access
+/// token, and a 401 from them must not start a refresh.
+fn token_endpoints(config: &Config) -> Vec<String> {
     let endpoints = config.endpoints();
-    let target = strip_query(url);
     [Some(&endpoints.login), endpoints.refresh.as_ref()]
         .into_iter()
         .flatten()
         .filter_map(|endpoint| absolute_url(endpoint))
-        .any(|endpoint| strip_query(&endpoint) == target)
+        .map(|endpoint| strip_query(&endpoint).to_owned())
+        .collect()
 }
 
 fn strip_query(url: &str) -> &str {
