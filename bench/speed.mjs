@@ -18,7 +18,8 @@
 // Environment: RUNS (repeated runs per figure; default 15, 5 with --quick), TOKENKEEPER_SERVER
 // (server binary; default the debug build `make server` keeps fresh; bench/run.sh passes the
 // release build that bench/server-load.sh has just made), PKG_DIR (the package to serve at /pkg/;
-// default pkg/: point it at another build to compare), CHROMIUM.
+// default pkg/: point it at another build to compare), ONLY (comma-separated sections to run:
+// decode, getAccessToken, fetch, import, refresh; default all), CHROMIUM.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,6 +36,8 @@ const FETCH_BLOCK = quick ? 20 : 50; // pairs of sequential requests per round (
 const IMPORT_RUNS = Number(process.env.IMPORT_RUNS ?? (quick ? 5 : 12));
 const EXPIRIES = quick ? 2 : 3; // refresh-economy rounds (each waits for a token to expire)
 const CALLERS = 100;
+const ONLY = process.env.ONLY ? new Set(process.env.ONLY.split(",")) : null;
+const wanted = (section) => !ONLY || ONLY.has(section);
 
 const log = (message) => process.stderr.write(`[speed] ${message}\n`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
@@ -200,11 +203,17 @@ async function benchDecode(page, tokens) {
 }
 
 // 2. getAccessToken() with a fresh token.
-async function benchGetAccessToken(page, origin) {
+// A signed-in client in the page (memory storage), shared by sections 2 and 3.
+async function signIn(page, origin) {
   await page.evaluate(async (origin) => {
+    if (window.client) return;
     window.client = new window.tk.AuthClient({ baseUrl: origin, storage: "memory" });
     await window.client.login("user", "user-password");
   }, origin);
+}
+
+async function benchGetAccessToken(page, origin) {
+  await signIn(page, origin);
   const runOnce = (iters) =>
     page.evaluate(async (iters) => {
       const client = window.client;
@@ -231,7 +240,8 @@ async function benchGetAccessToken(page, origin) {
 }
 
 // 3. client.fetch vs raw fetch, GET /auth/me with the same token, body read in both.
-async function benchFetch(page) {
+async function benchFetch(page, origin) {
+  await signIn(page, origin);
   const runOnce = (block, clientFirst) =>
     page.evaluate(
       async ({ block, clientFirst }) => {
@@ -384,23 +394,33 @@ try {
   result.page = await loadLibraries(page);
 
   let l = load();
-  log(`decode (load ${l})`);
-  result.sections.decode = { load: l, iterations: DECODE_ITERS, ...(await benchDecode(page, tokens)) };
-  l = load();
-  log(`getAccessToken (load ${l})`);
-  result.sections.getAccessToken = { load: l, iterations: GAT_ITERS, ...(await benchGetAccessToken(page, server.url)) };
-  l = load();
-  log(`client.fetch vs fetch (load ${l})`);
-  result.sections.fetch = { load: l, ...(await benchFetch(page)) };
+  if (wanted("decode")) {
+    log(`decode (load ${l})`);
+    result.sections.decode = { load: l, iterations: DECODE_ITERS, ...(await benchDecode(page, tokens)) };
+  }
+  if (wanted("getAccessToken")) {
+    l = load();
+    log(`getAccessToken (load ${l})`);
+    result.sections.getAccessToken = { load: l, iterations: GAT_ITERS, ...(await benchGetAccessToken(page, server.url)) };
+  }
+  if (wanted("fetch")) {
+    l = load();
+    log(`client.fetch vs fetch (load ${l})`);
+    result.sections.fetch = { load: l, ...(await benchFetch(page, server.url)) };
+  }
   if (page.errors.length) throw new Error(`page errors: ${page.errors.join("; ")}`);
   await context.close();
 
-  l = load();
-  log(`import to client (load ${l})`);
-  result.sections.import = { load: l, ...(await benchImport(browser, server.url)) };
-  l = load();
-  log(`refresh economy (load ${l})`);
-  result.sections.refresh = { load: l, ...(await benchRefreshEconomy(browser)) };
+  if (wanted("import")) {
+    l = load();
+    log(`import to client (load ${l})`);
+    result.sections.import = { load: l, ...(await benchImport(browser, server.url)) };
+  }
+  if (wanted("refresh")) {
+    l = load();
+    log(`refresh economy (load ${l})`);
+    result.sections.refresh = { load: l, ...(await benchRefreshEconomy(browser)) };
+  }
 } finally {
   await browser.close();
   await server.stop();

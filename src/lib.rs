@@ -45,3 +45,8 @@ pub use logic::{protocol, schedule};
 pub mod __adapters {
     pub use crate::browser::{http, lock, storage};
 }
+
+/// The npm package's allocator (feature `talc-allocator`): smaller and faster than dlmalloc.
+#[cfg(all(target_arch = "wasm32", feature = "talc-allocator"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -131,6 +131,8 @@ struct Inner {
     /// The login and refresh URLs, absolute and without query: `fetch()` never sends the token
     /// there. Resolved once (endpoints are absolute or `/`-paths, so the page's path is moot).
     token_endpoints: Vec<String>,
+    /// The page's origin (`"null"` outside a page): fixed for the page's lifetime.
+    page_origin: String,
     disposed: Cell<bool>,
 }
 
@@ -175,6 +177,7 @@ impl AuthClient {
             page_events: RefCell::new(None),
             tabs: RefCell::new(None),
             token_endpoints,
+            page_origin: page_origin(),
             disposed: Cell::new(false),
         });
 
@@ -248,8 +251,25 @@ impl AuthClient {
 
     /// The access token, refreshed first when it is expiring; `None` when signed out.
     pub async fn get_access_token(&self) -> Result<Option<String>, AuthError> {
+        if let Some(token) = self.ready_access_token() {
+            return Ok(Some(token));
+        }
         let outcome = self.inner.call(|op| Event::GetAccessToken { op }).await?;
         expect_token(outcome)
+    }
+
+    /// The access token if [`AuthClient::get_access_token`] would resolve with it at once: signed
+    /// in, not expiring, no refresh in flight. `None` means that call has work to do (or there is
+    /// no session); it never means signed out.
+    ///
+    /// The common case of every `getAccessToken()` and `fetch()` call, answered without queueing
+    /// an operation through the state machine.
+    pub fn ready_access_token(&self) -> Option<String> {
+        if self.inner.disposed.get() {
+            return None;
+        }
+        let machine = self.inner.machine.try_borrow().ok()?;
+        machine.ready_access_token(now()).map(str::to_owned)
     }
 
     /// Sends `request` with `Authorization: Bearer <token>` when its origin is allowed
@@ -264,7 +284,9 @@ impl AuthClient {
         let may_carry_token = {
             let machine = self.inner.machine.borrow();
             let target = strip_query(&url);
-            machine.config().allows_origin(&origin, &page_origin())
+            machine
+                .config()
+                .allows_origin(&origin, &self.inner.page_origin)
                 && !self.inner.token_endpoints.iter().any(|e| e == target)
         };
         if !may_carry_token {

@@ -155,6 +155,10 @@ impl JsAuthClient {
     /// The access token, refreshed first when expiring; `null` when signed out.
     #[wasm_bindgen(js_name = getAccessToken, unchecked_return_type = "Promise<string | null>")]
     pub fn get_access_token(&self) -> js_sys::Promise {
+        // Most calls find a fresh token: answer them without spawning a Rust future.
+        if let Some(token) = self.client.ready_access_token() {
+            return js_sys::Promise::resolve(&JsValue::from(token));
+        }
         let client = self.client.clone();
         future_to_promise(async move {
             let token = client.get_access_token().await.map_err(to_js)?;

@@ -862,6 +862,27 @@ impl SessionMachine {
         self.session.as_ref()
     }
 
+    /// The access token when [`Event::GetAccessToken`] at `now` would answer with it at once and
+    /// change nothing else: signed in, no refresh in flight, the token neither expired nor due
+    /// for a refresh (on demand or by the timer). `None` means "ask the machine".
+    ///
+    /// Drivers answer most `getAccessToken()` calls from here without an operation, an event or
+    /// an effect list; the machine's answer would be the same (a test holds them equal).
+    pub fn ready_access_token(&self, now: Timestamp) -> Option<&str> {
+        let session = self.session.as_ref()?;
+        if self.refresh.is_some() || session.is_expired(now, self.config.leeway()) {
+            return None;
+        }
+        if self.can_refresh(session, now) {
+            let timer_due = self.config.auto_refresh()
+                && self.auto_refresh_at(session).is_some_and(|at| now >= at);
+            if timer_due || self.is_due(session, now) {
+                return None;
+            }
+        }
+        Some(&session.access_token)
+    }
+
     /// Whether there is a session whose access token is valid at `now`.
     pub fn is_authenticated(&self, now: Timestamp) -> bool {
         self.session
@@ -2070,6 +2091,69 @@ mod tests {
             (error.code(), error.status()),
             (ErrorCode::InvalidToken, Some(200))
         );
+    }
+
+    /// A named way to reach a machine state.
+    type Scenario = (&'static str, fn() -> Fixture);
+
+    /// `ready_access_token` is a shortcut for `GetAccessToken`, never a different answer: in
+    /// every state below, at every probe time, when it returns a token the machine answers the
+    /// call with that token and nothing else (no request, no lock, no timer change, no event).
+    #[test]
+    fn the_ready_token_is_what_get_access_token_would_answer() {
+        let failing = || {
+            let mut fx = signed_in_memory();
+            fx.feed(Event::Refresh { op: OpId(2) }, 100.0);
+            let event = fx.reply(Ok(status(500, "")));
+            fx.feed(event, 100.0);
+            fx
+        };
+        let in_flight = || {
+            let mut fx = signed_in_memory();
+            fx.feed(Event::Refresh { op: OpId(2) }, 100.0);
+            fx
+        };
+        let scenarios: [Scenario; 6] = [
+            ("memory", signed_in_memory),
+            ("local", signed_in_local),
+            ("no refresh token", || {
+                signed_in_with(memory(), token_reply(&access("a1", 0.0, 1800.0), None))
+            }),
+            ("autoRefresh off", || {
+                signed_in(config(
+                    r#"{"baseUrl": "https://api.test", "storage": "memory", "autoRefresh": false}"#,
+                ))
+            }),
+            ("after a failed refresh", failing),
+            ("refresh in flight", in_flight),
+        ];
+        for (name, build) in scenarios {
+            let mut hits = 0;
+            for step in 0..=200 {
+                let secs = 100.5 + f64::from(step) * 9.0;
+                let ready = build()
+                    .machine
+                    .ready_access_token(at(secs))
+                    .map(str::to_owned);
+                let mut fx = build();
+                let effects = fx.feed(Event::GetAccessToken { op: OpId(99) }, secs);
+                let Some(token) = ready else { continue };
+                hits += 1;
+                assert_eq!(
+                    describe(&effects),
+                    [format!("op99 token {}", jti(&token))],
+                    "{name} at {secs}"
+                );
+            }
+            let expected_hits = match name {
+                "refresh in flight" => 0,
+                _ => 1,
+            };
+            assert!(
+                hits >= expected_hits,
+                "{name}: the shortcut answered {hits} times"
+            );
+        }
     }
 
     fn signed_in_memory() -> Fixture {
