@@ -13,7 +13,7 @@
 //! `localStorage`'s `storage` events ([`page`](super::page)), as [`Event::StorageChanged`].
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
@@ -102,6 +102,9 @@ struct HeldLock {
     read: Option<String>,
 }
 
+/// Settles one API call with the machine's answer.
+type Settle = oneshot::Sender<Result<Outcome, AuthError>>;
+
 enum Job {
     /// Read storage (possibly asynchronously) and start the machine.
     Start,
@@ -119,9 +122,10 @@ struct Inner {
     pumping: Cell<bool>,
     /// Events that arrived before storage was read; fed in order right after `Start`.
     early_events: RefCell<Option<Vec<Event>>>,
-    ops: RefCell<HashMap<OpId, oneshot::Sender<Result<Outcome, AuthError>>>>,
+    /// Pending calls. A few at a time, so a `Vec` (a `HashMap` costs the wasm module more code).
+    ops: RefCell<Vec<(OpId, Settle)>>,
     next_op: Cell<u64>,
-    locks: RefCell<HashMap<LockId, HeldLock>>,
+    locks: RefCell<Vec<(LockId, HeldLock)>>,
     timer: RefCell<Option<Timeout>>,
     listeners: RefCell<Vec<Listener>>,
     next_listener: Cell<u64>,
@@ -168,9 +172,9 @@ impl AuthClient {
             jobs: RefCell::new(VecDeque::new()),
             pumping: Cell::new(false),
             early_events: RefCell::new(Some(Vec::new())),
-            ops: RefCell::new(HashMap::new()),
+            ops: RefCell::new(Vec::new()),
             next_op: Cell::new(1),
-            locks: RefCell::new(HashMap::new()),
+            locks: RefCell::new(Vec::new()),
             timer: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
             next_listener: Cell::new(1),
@@ -487,7 +491,7 @@ impl Inner {
         } else {
             let op = OpId(self.next_op.get());
             self.next_op.set(op.0 + 1);
-            self.ops.borrow_mut().insert(op, sender);
+            self.ops.borrow_mut().push((op, sender));
             self.dispatch(event(op));
         }
         async move {
@@ -549,7 +553,7 @@ impl Inner {
                 }
             },
             Effect::ReleaseLock { lock } => {
-                let held = self.locks.borrow_mut().remove(&lock);
+                let held = take_entry(&mut self.locks.borrow_mut(), lock);
                 if let Some(held) = held {
                     held.guard.release();
                 }
@@ -577,7 +581,7 @@ impl Inner {
                     inner
                         .locks
                         .borrow_mut()
-                        .insert(lock, HeldLock { guard, read });
+                        .push((lock, HeldLock { guard, read }));
                     inner.dispatch(Event::LockAcquired { lock, stored });
                 });
             }
@@ -585,7 +589,7 @@ impl Inner {
             Effect::CancelTick => drop(self.timer.borrow_mut().take()),
             Effect::Emit { event, session } => self.emit(event, session.as_ref()),
             Effect::Complete { op, result } => {
-                let sender = self.ops.borrow_mut().remove(&op);
+                let sender = take_entry(&mut self.ops.borrow_mut(), op);
                 if let Some(sender) = sender {
                     // The caller may have stopped waiting; nothing to do then.
                     let _ = sender.send(result);
@@ -600,8 +604,8 @@ impl Inner {
         let replaced: Vec<String> = self
             .locks
             .borrow_mut()
-            .values_mut()
-            .filter_map(|held| {
+            .iter_mut()
+            .filter_map(|(_, held)| {
                 let previous = std::mem::replace(&mut held.read, written.map(str::to_owned))?;
                 (Some(previous.as_str()) != written).then_some(previous)
             })
@@ -671,14 +675,20 @@ impl Inner {
         drop(self.tabs.borrow_mut().take());
         self.listeners.borrow_mut().clear();
         self.jobs.borrow_mut().clear();
-        let locks: Vec<_> = self.locks.borrow_mut().drain().map(|(_, h)| h).collect();
+        let locks: Vec<_> = self.locks.borrow_mut().drain(..).map(|(_, h)| h).collect();
         for held in locks {
             held.guard.release();
         }
         // Dropping the senders rejects the pending calls.
-        let ops: Vec<_> = self.ops.borrow_mut().drain().collect();
+        let ops: Vec<_> = self.ops.borrow_mut().drain(..).collect();
         drop(ops);
     }
+}
+
+/// Removes and returns the value stored under `id` in a small list of pairs.
+fn take_entry<K: PartialEq, V>(entries: &mut Vec<(K, V)>, id: K) -> Option<V> {
+    let position = entries.iter().position(|(key, _)| *key == id)?;
+    Some(entries.swap_remove(position).1)
 }
 
 fn expect_session(outcome: Outcome) -> Result<Session, AuthError> {

@@ -21,7 +21,6 @@
 //! may quote the value it failed to write).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -109,7 +108,8 @@ impl fmt::Debug for StorageChoice {
 /// choice. Clones share the same map.
 #[derive(Clone, Default)]
 pub struct MemoryStorage {
-    items: Rc<RefCell<HashMap<String, String>>>,
+    /// Key–value pairs; a store holds one or two keys, so a `Vec` (less wasm code than a map).
+    items: Rc<RefCell<Vec<(String, String)>>>,
 }
 
 impl MemoryStorage {
@@ -120,17 +120,23 @@ impl MemoryStorage {
 
     // Synchronous access for `Store`, which needs no future for memory.
     fn get(&self, key: &str) -> Option<String> {
-        self.items.borrow().get(key).cloned()
+        self.items
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value.clone())
     }
 
     fn set(&self, key: &str, value: &str) {
-        self.items
-            .borrow_mut()
-            .insert(key.to_owned(), value.to_owned());
+        let mut items = self.items.borrow_mut();
+        match items.iter_mut().find(|(k, _)| k == key) {
+            Some((_, stored)) => value.clone_into(stored),
+            None => items.push((key.to_owned(), value.to_owned())),
+        }
     }
 
     fn remove(&self, key: &str) {
-        self.items.borrow_mut().remove(key);
+        self.items.borrow_mut().retain(|(k, _)| k != key);
     }
 }
 
@@ -138,8 +144,7 @@ impl fmt::Debug for MemoryStorage {
     /// Lists the keys only: values hold tokens.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let items = self.items.borrow();
-        let mut keys: Vec<&str> = items.keys().map(String::as_str).collect();
-        keys.sort_unstable();
+        let keys: Vec<&str> = items.iter().map(|(key, _)| key.as_str()).collect();
         f.debug_struct("MemoryStorage")
             .field("keys", &keys)
             .finish()

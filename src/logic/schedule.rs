@@ -99,6 +99,8 @@ pub fn backoff_delay(failures: u32, jitter: f64, retry_after: Option<Duration>) 
 /// Recent failed refresh attempts, to cap them per [`FAILURE_WINDOW`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttemptWindow {
+    /// Oldest first, always: kept in order on insertion (a handful of entries), so nothing here
+    /// needs a sort, whose code would cost the wasm module kilobytes.
     failures: Vec<Timestamp>,
 }
 
@@ -112,7 +114,13 @@ impl AttemptWindow {
     pub fn record_failure(&mut self, at: Timestamp) {
         let horizon = at.saturating_sub(FAILURE_WINDOW);
         self.failures.retain(|failure| *failure > horizon);
-        self.failures.push(at);
+        self.insert(at);
+    }
+
+    /// Inserts `at` in order (a clock stepped back can record out of order).
+    fn insert(&mut self, at: Timestamp) {
+        let position = self.failures.partition_point(|failure| *failure <= at);
+        self.failures.insert(position, at);
     }
 
     /// Forgets every failure (after a success).
@@ -133,12 +141,11 @@ impl AttemptWindow {
         let mut new = false;
         for at in failures {
             if *at > horizon && !self.failures.contains(at) {
-                self.failures.push(*at);
+                self.insert(*at);
                 new = true;
             }
         }
         if new {
-            self.failures.sort_unstable();
             let newest = self.failures.last().copied().unwrap_or(now).max(now);
             let horizon = newest.saturating_sub(FAILURE_WINDOW);
             self.failures.retain(|failure| *failure > horizon);
@@ -159,7 +166,7 @@ impl AttemptWindow {
     /// failure leaves the window.
     pub fn blocked_until(&self, now: Timestamp) -> Option<Timestamp> {
         let horizon = now.saturating_sub(FAILURE_WINDOW);
-        let mut recent: Vec<Timestamp> = self
+        let recent: Vec<Timestamp> = self
             .failures
             .iter()
             .copied()
@@ -168,7 +175,6 @@ impl AttemptWindow {
         if recent.len() < MAX_FAILURES_PER_WINDOW {
             return None;
         }
-        recent.sort_unstable();
         // The attempt may go once enough failures have aged out to get below the cap.
         let excess = recent.len() - MAX_FAILURES_PER_WINDOW;
         recent

@@ -643,6 +643,9 @@ impl Effect {
     /// released, then I/O starts and the timer is set, then listeners hear about it, then
     /// callers. Listeners thus never run while the lock is held (the deadlock of supabase
     /// auth-js issue 762) and always see committed state.
+    /// The largest [`Effect::rank`].
+    const LAST_RANK: u8 = 5;
+
     fn rank(&self) -> u8 {
         match self {
             Self::Persist { .. } | Self::Clear => 0,
@@ -653,6 +656,27 @@ impl Effect {
             Self::Complete { .. } => 5,
         }
     }
+}
+
+/// `effects` ordered by [`Effect::rank`], keeping their order within each rank. A step yields a
+/// handful of effects, so a pass per rank is cheap, and it spares the wasm module the code of a
+/// general stable sort.
+fn in_rank_order(effects: Vec<Effect>) -> Vec<Effect> {
+    if effects
+        .windows(2)
+        .all(|pair| pair[0].rank() <= pair[1].rank())
+    {
+        return effects;
+    }
+    let mut ordered = Vec::with_capacity(effects.len());
+    let mut rest = effects;
+    for rank in 0..=Effect::LAST_RANK {
+        let (now, later): (Vec<Effect>, Vec<Effect>) =
+            rest.into_iter().partition(|effect| effect.rank() == rank);
+        ordered.extend(now);
+        rest = later;
+    }
+    ordered
 }
 
 impl fmt::Debug for Effect {
@@ -952,8 +976,7 @@ impl SessionMachine {
         }
         self.advance(now, true, &mut out);
         self.reschedule(now, &mut out);
-        // A stable sort keeps the order within each rank.
-        out.sort_by_key(Effect::rank);
+        let mut out = in_rank_order(out);
         // An expiry and a logout in one step both clear storage; once is enough.
         out.dedup_by(|a, b| matches!((a, b), (Effect::Clear, Effect::Clear)));
         out
@@ -2091,6 +2114,58 @@ mod tests {
             (error.code(), error.status()),
             (ErrorCode::InvalidToken, Some(200))
         );
+    }
+
+    /// Effects come out by rank, and in the order they were produced within a rank (two
+    /// completions resolve in call order; a persist precedes the event announcing it).
+    #[test]
+    fn effects_are_ordered_by_rank_and_stable_within_a_rank() {
+        let complete = |op| Effect::Complete {
+            op: OpId(op),
+            result: Ok(Outcome::Done),
+        };
+        let persist = |value: &str| Effect::Persist {
+            value: value.to_owned(),
+        };
+        let label = |effects: Vec<Effect>| -> Vec<String> {
+            in_rank_order(effects)
+                .iter()
+                .map(|effect| match effect {
+                    Effect::Persist { value } => format!("persist {value}"),
+                    Effect::Complete { op, .. } => format!("op{}", op.0),
+                    other => describe(std::slice::from_ref(other)).concat(),
+                })
+                .collect()
+        };
+        let effects = vec![
+            complete(1),
+            Effect::Emit {
+                event: AuthEvent::SignedOut,
+                session: None,
+            },
+            Effect::ScheduleTick { at: at(5.0) },
+            complete(2),
+            persist("a"),
+            Effect::CancelTick,
+            Effect::Clear,
+            persist("b"),
+            complete(3),
+        ];
+        assert_eq!(
+            label(effects),
+            [
+                "persist a",
+                "clear",
+                "persist b",
+                "tick 5",
+                "cancel tick",
+                "emit SIGNED_OUT null",
+                "op1",
+                "op2",
+                "op3"
+            ]
+        );
+        assert_eq!(label(vec![Effect::Clear, complete(7)]), ["clear", "op7"]);
     }
 
     /// A named way to reach a machine state.
