@@ -24,7 +24,9 @@ use gloo_timers::callback::Timeout;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
+
+use super::spawn;
 
 use crate::browser::page::PageEvents;
 use crate::browser::storage::{StorageChoice, Store};
@@ -507,7 +509,7 @@ impl Inner {
         self.jobs.borrow_mut().extend(jobs);
         if !self.pumping.replace(true) {
             let inner = Rc::clone(self);
-            spawn_local(async move { inner.pump().await });
+            spawn(Box::pin(async move { inner.pump().await }));
         }
     }
 
@@ -560,14 +562,14 @@ impl Inner {
             }
             Effect::Send { request, http } => {
                 let inner = Rc::clone(self);
-                spawn_local(async move {
+                spawn(Box::pin(async move {
                     let result = http::send(&http).await;
                     inner.dispatch(Event::Response { request, result });
-                });
+                }));
             }
             Effect::AcquireLock { lock } => {
                 let inner = Rc::clone(self);
-                spawn_local(async move {
+                spawn(Box::pin(async move {
                     let name = format!("tokenkeeper:{}", inner.storage_key);
                     let guard = lock::acquire(&name, LOCK_MAX_WAIT).await;
                     if inner.disposed.get() {
@@ -583,7 +585,7 @@ impl Inner {
                         .borrow_mut()
                         .push((lock, HeldLock { guard, read }));
                     inner.dispatch(Event::LockAcquired { lock, stored });
-                });
+                }));
             }
             Effect::ScheduleTick { at } => self.schedule_tick(at),
             Effect::CancelTick => drop(self.timer.borrow_mut().take()),

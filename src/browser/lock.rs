@@ -48,7 +48,9 @@ use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
+
+use super::spawn;
 use web_sys::AbortController;
 
 use super::http::{first_of, timer_millis, First};
@@ -186,10 +188,10 @@ pub async fn acquire(name: &str, max_wait: Duration) -> LockGuard {
     // abort or refusal before a grant (rejected; awaiting it here also keeps the rejection from
     // being reported as unhandled). Dropping it then drops an unused sender, which tells a
     // waiter that the request failed, so it stops waiting at once.
-    spawn_local(async move {
+    spawn(Box::pin(async move {
         let _ = JsFuture::from(Promise::resolve(&request)).await;
         drop(callback);
-    });
+    }));
 
     let timer = pin!(TimeoutFuture::new(timer_millis(max_wait)));
     let granted = pin!(receiver);
@@ -210,10 +212,10 @@ pub async fn acquire(name: &str, max_wait: Duration) -> LockGuard {
 pub async fn hold_for(name: &str, duration: Duration) {
     let guard = acquire(name, Duration::from_secs(1)).await;
     if guard.is_exclusive() {
-        spawn_local(async move {
+        spawn(Box::pin(async move {
             TimeoutFuture::new(timer_millis(duration)).await;
             guard.release();
-        });
+        }));
     }
 }
 

@@ -1,6 +1,8 @@
 //! The JS `AuthClient` class: a thin wrapper that converts options, sessions, events and
 //! errors between JS and the Rust [`AuthClient`](crate::browser::client::AuthClient).
 
+use std::future::Future;
+use std::pin::Pin;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
@@ -125,20 +127,20 @@ impl JsAuthClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn login(&self, username: String, password: String) -> js_sys::Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let session = client.login(&username, &password).await.map_err(to_js)?;
             Ok(session_to_js(&session))
-        })
+        }))
     }
 
     /// Refreshes now. Concurrent calls share one request.
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn refresh(&self) -> js_sys::Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let session = client.refresh().await.map_err(to_js)?;
             Ok(session_to_js(&session))
-        })
+        }))
     }
 
     /// Logs out: the server's logout endpoint when there is one; local state is cleared even
@@ -146,10 +148,10 @@ impl JsAuthClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(&self) -> js_sys::Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             client.logout().await.map_err(to_js)?;
             Ok(JsValue::UNDEFINED)
-        })
+        }))
     }
 
     /// The access token, refreshed first when expiring; `null` when signed out.
@@ -160,10 +162,10 @@ impl JsAuthClient {
             return js_sys::Promise::resolve(&JsValue::from(token));
         }
         let client = self.client.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let token = client.get_access_token().await.map_err(to_js)?;
             Ok(token.map(JsValue::from).unwrap_or(JsValue::NULL))
-        })
+        }))
     }
 
     /// `fetch` with the bearer token for configured origins; on 401 refreshes once and replays
@@ -173,21 +175,21 @@ impl JsAuthClient {
     pub fn fetch(&self, input: JsRequestInfo, init: Option<JsRequestInit>) -> js_sys::Promise {
         let client = self.client.clone();
         let request = build_request(input.into(), init.map(Into::into));
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let response = client.fetch(request.map_err(to_js)?).await.map_err(to_js)?;
             Ok(response.into())
-        })
+        }))
     }
 
     /// GETs the `me` endpoint with the token; resolves with its JSON.
     #[wasm_bindgen(unchecked_return_type = "Promise<unknown>")]
     pub fn me(&self) -> js_sys::Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let value = client.me().await.map_err(to_js)?;
             js_sys::JSON::parse(&value.to_string())
                 .map_err(|_| to_js(AuthError::protocol("the me reply is not JSON")))
-        })
+        }))
     }
 
     /// The current session, or `null`.
@@ -385,4 +387,14 @@ fn optional_number(value: Option<f64>) -> JsValue {
 fn set(object: &js_sys::Object, key: &str, value: JsValue) {
     // Setting a property on a fresh plain object cannot fail.
     let _ = js_sys::Reflect::set(object, &key.into(), &value);
+}
+
+/// An API call's work, boxed so that every call shares one type.
+type Call = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// The promise of an API call. Every call goes through this one instantiation of
+/// `future_to_promise`: each distinct future type would add its own copy of its glue (a promise
+/// executor closure and a spawned task) to the wasm module.
+fn promise(call: Call) -> js_sys::Promise {
+    future_to_promise(call)
 }
