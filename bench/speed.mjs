@@ -120,6 +120,8 @@ async function makeTokens(serverToken) {
 // ticks in 100 µs steps: every figure times a block of many calls, or tens of milliseconds.
 const staticDir = mkdtempSync(join(tmpdir(), "tokenkeeper-speed-"));
 writeFileSync(join(staticDir, "bench.html"), "<!doctype html><title>tokenkeeper speed</title>\n");
+// The floor of section 4: a one-line module, imported the same way in the same kind of context.
+writeFileSync(join(staticDir, "floor.mjs"), "export const floor = 1;\n");
 for (const dir of ["jose/dist/webapi", "jwt-decode/build/esm"]) {
   cpSync(join(repoRoot, "node_modules", dir), join(staticDir, "node_modules", dir), { recursive: true });
 }
@@ -305,8 +307,17 @@ async function benchImport(browser, origin) {
       client.dispose();
       return { total: t3 - t0, import: t1 - t0, init: t2 - t1, construct: t3 - t2 };
     }, origin);
+  // What any module costs here: importing a one-line module in a fresh context (this machine's
+  // module loader, not the package). Runs alternate with the package's, so both see the same load.
+  const floorOnce = (page) =>
+    page.evaluate(async () => {
+      const t0 = performance.now();
+      await import("/floor.mjs");
+      return performance.now() - t0;
+    });
   const cold = [];
   const warm = [];
+  const floor = [];
   for (let run = 0; run < IMPORT_RUNS; run++) {
     const context = await benchContext(browser);
     try {
@@ -318,9 +329,15 @@ async function benchImport(browser, origin) {
     } finally {
       await context.close();
     }
+    const floorContext = await benchContext(browser);
+    try {
+      floor.push(await floorOnce(await openBenchPage(floorContext, origin)));
+    } finally {
+      await floorContext.close();
+    }
   }
   const split = (list) => Object.fromEntries(["total", "import", "init", "construct"].map((k) => [k, stats(list.map((r) => r[k]))]));
-  return { cold: split(cold), warm: split(warm), runs: IMPORT_RUNS };
+  return { cold: split(cold), warm: split(warm), floorImport: stats(floor), runs: IMPORT_RUNS };
 }
 
 // 5. Refresh economy: 100 concurrent getAccessToken() at expiry.

@@ -4,20 +4,62 @@
 // - Node >= 20 loads `tokenkeeper.node.mjs`, which compiles the .wasm from disk at import time
 //   (Node's fetch cannot read file: URLs), so `await init()` there resolves at once.
 // The same import line therefore works in all three; the `exports` conditions pick the file.
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const dir = process.argv[2] ?? "pkg";
 const manifestPath = join(dir, "package.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
 
-// `AuthError` is a JS class (it must extend Error) that wasm-bindgen imports from a snippet;
-// the entry module re-exports it so apps can `import { AuthError } from "tokenkeeper"`.
-const errorSnippet = findFile(join(dir, "snippets"), "auth_error.js");
-if (!errorSnippet) throw new Error("auth_error.js snippet missing from the wasm-bindgen output");
+// wasm-bindgen puts each JS snippet (`#[wasm_bindgen(module = "/src/js/...")]`) in a module of its
+// own under snippets/, which the entry imports. In a browser every module is one more request the
+// entry waits for before it runs: measured, two snippets cost a cold page 20-40 ms of the import
+// (bench/speed.mjs, section 4). So the snippets are inlined into the entry, each in a function
+// scope of its own, and snippets/ is removed: one module, one request.
 const entry = join(dir, "tokenkeeper.js");
-const reexport = `export { AuthError } from "./${relative(dir, errorSnippet)}";\n`;
-if (!readFileSync(entry, "utf8").includes(reexport)) appendFileSync(entry, reexport);
+let glue = readFileSync(entry, "utf8");
+const snippetDir = join(dir, "snippets");
+const snippets = existsSync(snippetDir) ? listFiles(snippetDir) : [];
+snippets.forEach((file, index) => {
+  const specifier = `./${relative(dir, file)}`;
+  const source = readFileSync(file, "utf8");
+  const exported = [];
+  const body = source.replace(/^export (?=(?:async )?function\b|class\b|const\b|let\b)/gm, () => "");
+  for (const match of source.matchAll(/^export (?:async )?(?:function|class|const|let)\s+([A-Za-z_$][\w$]*)/gm)) {
+    exported.push(match[1]);
+  }
+  // Anything else (imports, `export default`, `export { ... }`) would need a real bundler.
+  if (/^\s*(import|export)\b/m.test(body)) {
+    throw new Error(`${specifier}: only top-level "export function|class|const|let" can be inlined`);
+  }
+  const name = `__snippet${index}`;
+  const inlined = `const ${name} = (() => {\n${body.trimEnd()}\nreturn { ${exported.join(", ")} };\n})();\n`;
+  const quoted = `["']${escapeRegExp(specifier)}["']`;
+  const named = new RegExp(`^import \\{([^}]*)\\} from ${quoted};?\\n`, "m");
+  const namespace = new RegExp(`^import \\* as ([\\w$]+) from ${quoted};?\\n`, "m");
+  const reexport = new RegExp(`^export \\{([^}]*)\\} from ${quoted};?\\n`, "m");
+  let replaced = false;
+  glue = glue.replace(named, (_, names) => {
+    replaced = true;
+    const bindings = names.split(",").map((n) => n.trim()).filter(Boolean).map((n) => n.replace(/\s+as\s+/, ": "));
+    return `${inlined}const { ${bindings.join(", ")} } = ${name};\n`;
+  });
+  glue = glue.replace(namespace, (_, alias) => {
+    const line = `const ${alias} = ${name};\n`;
+    if (replaced) return line;
+    replaced = true;
+    return inlined + line;
+  });
+  if (!replaced) throw new Error(`${specifier}: the entry does not import it the way wasm-bindgen does`);
+  glue = glue.replace(reexport, (_, names) => `export {${names}};\n`);
+});
+// `AuthError` is a JS class (it must extend Error) that wasm-bindgen imports from a snippet; the
+// entry exports it so that apps can `import { AuthError } from "tokenkeeper"`.
+if (!/^export \{ ?AuthError ?\};?$/m.test(glue)) glue += "export { AuthError };\n";
+// (The `"./snippets/…"` keys that remain name the wasm module's imports; they are not files.)
+if (/^(import|export)\b.*["']\.\/snippets\//m.test(glue)) throw new Error("tokenkeeper.js still imports from snippets/");
+writeFileSync(entry, glue);
+rmSync(snippetDir, { recursive: true, force: true });
 
 const nodeEntry = "tokenkeeper.node.mjs";
 writeFileSync(
@@ -41,7 +83,7 @@ const finished = {
   keywords: manifest.keywords,
   type: "module",
   engines: { node: ">=20" },
-  files: [...new Set([...(manifest.files ?? []), nodeEntry, "snippets/"])],
+  files: [...new Set([...(manifest.files ?? []).filter((f) => !f.startsWith("snippets")), nodeEntry])],
   main: "tokenkeeper.js",
   module: "tokenkeeper.js",
   types: "tokenkeeper.d.ts",
@@ -54,20 +96,17 @@ const finished = {
     "./tokenkeeper_bg.wasm": "./tokenkeeper_bg.wasm",
     "./package.json": "./package.json",
   },
-  sideEffects: [`./${nodeEntry}`, "./snippets/*"],
+  sideEffects: [`./${nodeEntry}`],
 };
 writeFileSync(manifestPath, JSON.stringify(finished, null, 2) + "\n");
 console.log(`pkg: ${finished.name}@${finished.version} (exports: browser, bundler, node)`);
 
-function findFile(root, name) {
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    const path = join(root, entry.name);
-    if (entry.isDirectory()) {
-      const found = findFile(path, name);
-      if (found) return found;
-    } else if (entry.name === name) {
-      return path;
-    }
-  }
-  return null;
+function listFiles(root) {
+  return readdirSync(root, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? listFiles(join(root, entry.name)) : [join(root, entry.name)]))
+    .sort();
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
