@@ -5,6 +5,7 @@
 //   (Node's fetch cannot read file: URLs), so `await init()` there resolves at once.
 // The same import line therefore works in all three; the `exports` conditions pick the file.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 
 const dir = process.argv[2] ?? "pkg";
@@ -58,7 +59,7 @@ snippets.forEach((file, index) => {
 if (!/^export \{ ?AuthError ?\};?$/m.test(glue)) glue += "export { AuthError };\n";
 // (The `"./snippets/…"` keys that remain name the wasm module's imports; they are not files.)
 if (/^(import|export)\b.*["']\.\/snippets\//m.test(glue)) throw new Error("tokenkeeper.js still imports from snippets/");
-writeFileSync(entry, glue);
+writeFileSync(entry, minified(glue));
 rmSync(snippetDir, { recursive: true, force: true });
 
 const nodeEntry = "tokenkeeper.node.mjs";
@@ -100,6 +101,31 @@ const finished = {
 };
 writeFileSync(manifestPath, JSON.stringify(finished, null, 2) + "\n");
 console.log(`pkg: ${finished.name}@${finished.version} (exports: browser, bundler, node)`);
+
+// The glue ships minified, as the JS SDKs it is compared with do (bench/RESULTS.md): its doc
+// comments and long local names are half of its gzip size, and apps read the API from
+// tokenkeeper.d.ts. Oxc's minifier through rolldown, which the workspace already has (Vite's
+// bundler); class and function names are kept (`AuthError.name`, stack traces), and so is the
+// leading type hint for Deno.
+function minified(source) {
+  const { minifySync } = requireFromWorkspace("rolldown/experimental");
+  const { code, errors } = minifySync("tokenkeeper.js", source, {
+    module: true,
+    compress: { keepNames: { function: true, class: true } },
+    mangle: { keepNames: true },
+  });
+  if (errors.length) throw new Error(`minifying tokenkeeper.js: ${errors.map((e) => e.message).join("; ")}`);
+  const typesHint = source.match(/^\/\* @ts-self-types="[^"]+" \*\/\n/)?.[0] ?? "";
+  return typesHint + code;
+}
+
+function requireFromWorkspace(specifier) {
+  try {
+    return createRequire(import.meta.url)(specifier);
+  } catch (error) {
+    throw new Error(`${specifier} is missing: run scripts/setup.sh (npm ci) first (${error.message})`);
+  }
+}
 
 function listFiles(root) {
   return readdirSync(root, { withFileTypes: true })
