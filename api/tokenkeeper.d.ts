@@ -180,8 +180,9 @@ export class AuthClient {
  *
  * Returns the whole payload as a plain object: `exp`, `iat` and `nbf` stay numbers (integer or
  * float), other claims keep their JSON types. Throws an `AuthError` with code `invalid_token`
- * when the token is malformed: not three parts, bad base64url, not UTF-8, not a JSON object,
- * or over the size cap. The message says which rule failed and never repeats the token.
+ * when the token is malformed: not a string, not three parts, bad base64url, not UTF-8, not a
+ * JSON object, or over the size cap. The message says which rule failed and never repeats the
+ * token.
  */
 export function decodeClaims(token: string): Record<string, unknown>;
 
@@ -212,13 +213,13 @@ export interface InitOutput {
     readonly authclient_onAuthStateChange: (a: number, b: any) => any;
     readonly authclient_refresh: (a: number) => any;
     readonly authclient_session: (a: number) => any;
-    readonly decodeClaims: (a: number, b: number) => [number, number, number];
+    readonly decodeClaims: (a: any) => [number, number, number];
     readonly version: () => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__h40eb62ff07f4854a: (a: number, b: number, c: any, d: any) => void;
     readonly wasm_bindgen__convert__closures_____invoke__hfa38777c48d0afce: (a: number, b: number, c: any) => [number, number];
-    readonly wasm_bindgen__convert__closures_____invoke__h0d86b00637434e9a: (a: number, b: number, c: any) => any;
-    readonly wasm_bindgen__convert__closures_____invoke__ha14460a3e1323f77: (a: number, b: number, c: any) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h38b121e7044e4a40: (a: number, b: number) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__he96f713becf19651: (a: number, b: number, c: any) => any;
+    readonly wasm_bindgen__convert__closures_____invoke__h924c852642626469: (a: number, b: number, c: any) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__h3321c746927c8059: (a: number, b: number) => void;
     readonly wasm_bindgen__convert__closures_____invoke__h51c5db1fee5bb48d: (a: number, b: number) => void;
     readonly __wbindgen_malloc: (a: number, b: number) => number;
     readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;

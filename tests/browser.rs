@@ -40,3 +40,33 @@ fn decodes_a_token_with_non_ascii_claims_and_float_exp() {
     assert_eq!(claims.exp().map(|t| t.as_millis()), Some(1_700_000_000_500));
     assert!(tokenkeeper::decode_unverified("only.two").is_err());
 }
+
+#[path = "common/decode_cases.rs"]
+mod decode_cases;
+
+/// The JavaScript fast path of `decodeClaims` accepts only what the Rust decoder accepts, with
+/// the same claims, and accepts every common token. Here long payloads go through the
+/// browser's own `Uint8Array.prototype.setFromBase64`.
+#[wasm_bindgen_test]
+fn decode_fast_path_agrees_with_rust() {
+    let prototype = js_sys::Object::get_prototype_of(&js_sys::Uint8Array::new_with_length(0));
+    assert!(
+        js_sys::Reflect::has(&prototype, &"setFromBase64".into()).unwrap_or(false),
+        "this browser has no setFromBase64: the native path goes untested"
+    );
+    let cases = decode_cases::all();
+    let (rust, fast, divergent) = decode_cases::check_fast_path(&cases, |token| {
+        tokenkeeper::decode_unverified(token)
+            .map(|decoded| decoded.claims().payload_json().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    // Most cases are malformed; the fast path takes most of the well-formed ones.
+    let counts = format!(
+        "{} cases: Rust accepts {rust}, the fast path {fast} ({divergent} with a repeated key)",
+        cases.len()
+    );
+    assert!(
+        rust >= 300 && fast >= rust * 3 / 4 && divergent >= 2,
+        "{counts}"
+    );
+}

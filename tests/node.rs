@@ -18,3 +18,28 @@ fn runs_under_node() {
 fn version_is_the_crate_version() {
     assert_eq!(tokenkeeper::version(), env!("CARGO_PKG_VERSION"));
 }
+
+#[path = "common/decode_cases.rs"]
+mod decode_cases;
+
+/// The JavaScript fast path of `decodeClaims` accepts only what the Rust decoder accepts, with
+/// the same claims, and accepts every common token. Node 20 has no
+/// `Uint8Array.prototype.setFromBase64`, so here every payload is decoded in JavaScript.
+#[wasm_bindgen_test]
+fn decode_fast_path_agrees_with_rust() {
+    let cases = decode_cases::all();
+    let (rust, fast, divergent) = decode_cases::check_fast_path(&cases, |token| {
+        tokenkeeper::decode_unverified(token)
+            .map(|decoded| decoded.claims().payload_json().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    // Most cases are malformed; the fast path takes most of the well-formed ones.
+    let counts = format!(
+        "{} cases: Rust accepts {rust}, the fast path {fast} ({divergent} with a repeated key)",
+        cases.len()
+    );
+    assert!(
+        rust >= 300 && fast >= rust * 3 / 4 && divergent >= 2,
+        "{counts}"
+    );
+}

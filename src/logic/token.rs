@@ -31,6 +31,17 @@
 //! the same strict `base64ct` decoder, then parsed once into a `serde_json` map, keeping the JSON
 //! text for the JavaScript facade. In builds with jwt-compact's `ciborium` feature (native tests
 //! only), a `cty: "CBOR"` header passes its check, and the payload must still be JSON.
+//!
+//! ## The JavaScript fast path
+//! `decodeClaims` in JavaScript first tries `src/js/decode.js`, which decodes common tokens
+//! without entering wasm (about 5x quicker) and leaves every other token to
+//! [`decode_unverified`].
+//! It must never accept what this decoder refuses, so a change to the rules here needs the same
+//! change there; the wasm test suites run both over the same cases
+//! (`tests/common/decode_cases.rs`). One corner differs by design: a payload that repeats a
+//! claim name, where the value `JSON.parse` drops (it keeps the last, as RFC 7519 §4 allows)
+//! holds a number beyond the f64 range or nests deeper than 127 levels: serde_json refuses the
+//! payload, the fast path returns the claims (as jose does).
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use jwt_compact::{ParseError, UntrustedToken};
