@@ -92,6 +92,12 @@ pub const MAX_TIMER_DELAY: Duration = Duration::from_millis(2_147_483_647);
 /// The version of the persisted session format.
 pub const PERSISTED_VERSION: u32 = 1;
 
+/// While a refresh is held back (`Retry-After`, the attempt window, a planned retry), an access
+/// token with less than this left is not handed out: a request takes time to reach the server,
+/// and this one would arrive expired. Such a call is answered as if the token had expired
+/// (a refresh if one may go now, else the reason it may not).
+pub const MIN_TOKEN_LIFE_TO_SEND: Duration = Duration::from_millis(1000);
+
 /// Identifies one API call whose promise waits for an [`Effect::Complete`]; chosen by the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpId(pub u64);
@@ -1047,7 +1053,6 @@ impl SessionMachine {
             });
         }
         let current = Ok(Outcome::AccessToken(Some(session.access_token.clone())));
-        let expired = session.is_expired(now, self.config.leeway());
         if !self.can_refresh(&session, now) {
             // `advance` already ended an expired session that cannot refresh.
             return complete(out, op, current);
@@ -1055,7 +1060,11 @@ impl SessionMachine {
         if !self.is_due(&session, now) {
             return complete(out, op, current);
         }
-        if !expired {
+        let expiring = session.is_expired(
+            now.saturating_add(MIN_TOKEN_LIFE_TO_SEND),
+            self.config.leeway(),
+        );
+        if !expiring {
             // The token still works: while retries are planned or paused, hand it out rather
             // than add requests against a failing server.
             let retry_pending = self.failures > 0 && self.retry_at.is_some_and(|at| now < at);
@@ -2665,6 +2674,37 @@ mod tests {
             fx.machine.diagnostics(at(120.0)).next_refresh_at,
             Some(at(160.1))
         );
+    }
+
+    /// While a refresh is held back, a token in its last second is not handed out: it would
+    /// reach the server expired. The call gets the reason instead, or a refresh when one may go.
+    #[test]
+    fn a_token_about_to_expire_is_not_handed_out_while_refreshes_are_held_back() {
+        // Retry-After: the refresh may not go, so the caller gets the reason.
+        let mut fx = refreshing_memory();
+        let reply = fx.reply(Ok(HttpReply {
+            retry_after: Some("120".into()),
+            ..status(429, "")
+        }));
+        fx.feed(reply, 1741.0);
+        let effects = fx.feed(Event::GetAccessToken { op: OpId(2) }, 1798.9);
+        assert_eq!(
+            describe(&effects),
+            ["op2 token a1"],
+            "1.1 s left: still usable"
+        );
+        let effects = fx.feed(Event::GetAccessToken { op: OpId(3) }, 1799.2);
+        assert_eq!(describe(&effects), ["op3 err rate_limited"], "0.8 s left");
+
+        // A planned retry (no Retry-After): the caller's need goes first, as once expired.
+        let mut fx = refreshing_memory();
+        let reply = fx.reply(Err(AuthError::network("down")));
+        fx.feed(reply, 1799.0);
+        let effects = fx.feed(Event::GetAccessToken { op: OpId(2) }, 1799.3);
+        assert_eq!(describe(&effects), ["send refresh", "cancel tick"]);
+        let reply = fx.reply(Ok(token_reply(&access("a2", 1799.4, 1800.0), Some("r2"))));
+        let effects = fx.feed(reply, 1799.4);
+        assert!(describe(&effects).contains(&"op2 token a2".to_owned()));
     }
 
     #[test]

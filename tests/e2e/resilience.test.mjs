@@ -32,6 +32,9 @@ import {
 /** The core's cap: failed refresh attempts per 60-second window (`schedule.rs`), for all tabs. */
 const MAX_FAILURES_PER_WINDOW = 5;
 const FAILURE_WINDOW_MS = 60_000;
+// src/logic/session.rs MIN_TOKEN_LIFE_TO_SEND: while refreshes are held back, a token with less
+// than this left is not sent.
+const MIN_TOKEN_LIFE_TO_SEND_MS = 1000;
 
 let browser;
 let tenSeconds; // 10-second access tokens: due after 5 s, valid 5 s more
@@ -111,11 +114,15 @@ test("resilience: a server failing every refresh for 30 s gets at most 5 request
     assert.deepEqual(await lossEvents(page), [], `tab ${i} lost the session`);
     assert.deepEqual(pageErrors(page), []);
   }
-  // While the token was valid the app worked; once expired, calls failed without being sent.
-  const beforeExp = calls.filter((c) => c.at < exp0 - 500);
-  assert.ok(beforeExp.length > 0 && beforeExp.every((c) => c.ok && c.value === 200), "valid token, working app");
+  // While the token had more than a second left the app worked; in its last second (a request
+  // would reach the server expired: MIN_TOKEN_LIFE_TO_SEND) and once expired, calls failed
+  // without being sent.
+  const usable = calls.filter((c) => c.at < exp0 - MIN_TOKEN_LIFE_TO_SEND_MS - 500);
+  assert.ok(usable.length > 0 && usable.every((c) => c.ok && c.value === 200), "valid token, working app");
   const rejected = calls.filter((c) => !c.ok);
   assert.ok(rejected.length > 0);
+  const firstRejected = Math.min(...rejected.map((c) => c.at));
+  assert.ok(firstRejected >= exp0 - MIN_TOKEN_LIFE_TO_SEND_MS - 500, `a call failed ${exp0 - firstRejected} ms before exp`);
   assert.deepEqual([...new Set(rejected.map((c) => c.error.code))], ["server"]);
   assert.equal(totalStatus(stats, 401), 0, JSON.stringify(stats.routes));
   assertNoExpiredTokenSent(requests.flat(), ["/dashboard"]);
