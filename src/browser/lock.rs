@@ -49,11 +49,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-use super::spawn;
 use web_sys::AbortController;
 
 use super::http::{first_of, timer_millis, First};
+use super::spawn;
 
 #[wasm_bindgen]
 extern "C" {

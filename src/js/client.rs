@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
