@@ -215,12 +215,6 @@ export interface InitOutput {
     readonly authclient_session: (a: number) => any;
     readonly decodeClaims: (a: any) => [number, number, number];
     readonly version: () => [number, number];
-    readonly wasm_bindgen__convert__closures_____invoke__h40eb62ff07f4854a: (a: number, b: number, c: any, d: any) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__hfa38777c48d0afce: (a: number, b: number, c: any) => [number, number];
-    readonly wasm_bindgen__convert__closures_____invoke__he96f713becf19651: (a: number, b: number, c: any) => any;
-    readonly wasm_bindgen__convert__closures_____invoke__h924c852642626469: (a: number, b: number, c: any) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h3321c746927c8059: (a: number, b: number) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__h51c5db1fee5bb48d: (a: number, b: number) => void;
     readonly __wbindgen_malloc: (a: number, b: number) => number;
     readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_free: (a: number, b: number, c: number) => void;
