@@ -43,7 +43,7 @@ pub use logic::{protocol, schedule};
 /// For tests only (`tests/browser_adapters.rs`): the browser adapters, which are not public API.
 #[doc(hidden)]
 pub mod __adapters {
-    pub use crate::browser::{http, lock, storage};
+    pub use crate::browser::{http, lock, storage, tabs};
 }
 
 /// The npm package's allocator (feature `talc-allocator`): smaller and faster than dlmalloc.

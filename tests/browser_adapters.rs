@@ -1,4 +1,5 @@
-//! Browser tests for the adapters the driver calls: storage, HTTP and the cross-tab lock.
+//! Browser tests for the adapters the driver calls: storage, HTTP, the cross-tab lock and the
+//! cross-tab channel.
 //!
 //! Run: `wasm-pack test --headless --chrome -- --test browser_adapters` (or `--firefox`; see the
 //! Makefile for the driver flags this machine needs). The companion server is not available in
@@ -13,7 +14,8 @@ use std::time::Duration;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::Date;
 use serde_json::Value;
-use tokenkeeper::__adapters::{http, lock, storage::Store};
+use tokenkeeper::__adapters::storage::{MemoryStorage, Store, TokenStorage};
+use tokenkeeper::__adapters::{http, lock, tabs};
 use tokenkeeper::protocol::{Body, Credentials, Endpoint, HttpRequest, Method};
 use tokenkeeper::{AuthError, ErrorCode, StorageChoice};
 use wasm_bindgen::prelude::*;
@@ -720,4 +722,87 @@ async fn refused_request_proceeds_at_once() {
     let elapsed = Date::now() - started;
     assert!(!guard.is_exclusive());
     assert!(elapsed < 1_000.0, "waited {elapsed} ms");
+}
+
+// ----- tabs: the BroadcastChannel and the re-read under the lock -----
+
+/// Two clients in one page (as two tabs would) hear each other's announcements on the storage
+/// key's channel, never their own, and nothing from another key's channel.
+#[wasm_bindgen_test]
+async fn tab_channel_carries_writes_and_removals_to_the_others_only() {
+    let heard_by_a = Rc::new(RefCell::new(Vec::new()));
+    let heard_by_b = Rc::new(RefCell::new(Vec::new()));
+    let heard_elsewhere = Rc::new(RefCell::new(Vec::new()));
+    let key = format!("tabs-test-{}", Date::now());
+    let record = |log: &Rc<RefCell<Vec<Option<String>>>>| {
+        let log = Rc::clone(log);
+        move |value: Option<String>| log.borrow_mut().push(value)
+    };
+    let a = tabs::TabChannel::open(&key, record(&heard_by_a)).expect("BroadcastChannel exists");
+    let b = tabs::TabChannel::open(&key, record(&heard_by_b)).expect("BroadcastChannel exists");
+    let other = tabs::TabChannel::open(&format!("{key}-other"), record(&heard_elsewhere))
+        .expect("BroadcastChannel exists");
+
+    a.announce(Some("{\"v\":1}"));
+    a.announce(None);
+    b.announce(Some("from b"));
+    TimeoutFuture::new(50).await;
+
+    assert_eq!(
+        *heard_by_b.borrow(),
+        [Some("{\"v\":1}".to_owned()), None],
+        "b hears a's write and removal, in order"
+    );
+    assert_eq!(
+        *heard_by_a.borrow(),
+        [Some("from b".to_owned())],
+        "a hears b, not itself"
+    );
+    assert!(
+        heard_elsewhere.borrow().is_empty(),
+        "another key's channel hears nothing"
+    );
+
+    // Dropping a channel stops it listening.
+    drop(a);
+    b.announce(Some("after a left"));
+    TimeoutFuture::new(50).await;
+    assert_eq!(heard_by_a.borrow().len(), 1);
+    drop(other);
+}
+
+/// Under the lock, a value the previous holder marked as replaced is read again until its
+/// successor arrives; an unmarked value is taken at once.
+#[wasm_bindgen_test]
+async fn read_under_lock_waits_for_the_write_a_marker_announces() {
+    let key = format!("stale-test-{}", Date::now());
+    // A memory area this test also writes to directly, as another tab's write would land.
+    let area = MemoryStorage::new();
+    let (store, _) = Store::open(StorageChoice::Custom(Rc::new(area.clone())));
+    store
+        .set(&key, "spent")
+        .await
+        .expect("memory storage writes");
+
+    // Nothing marked: the stored value is current.
+    let started = Date::now();
+    let read = tabs::read_under_lock(&store, &key).await;
+    assert_eq!(read.ok().flatten().as_deref(), Some("spent"));
+    assert!(Date::now() - started < 50.0);
+
+    // The previous holder wrote "fresh" over "spent", but the write reaches this store 100 ms
+    // later: the read waits for it instead of acting on the spent value.
+    tabs::mark_replaced(&key, "spent").await;
+    let later_key = key.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        TimeoutFuture::new(100).await;
+        area.set_item(&later_key, "fresh")
+            .await
+            .expect("memory storage writes");
+    });
+    let started = Date::now();
+    let read = tabs::read_under_lock(&store, &key).await;
+    let waited = Date::now() - started;
+    assert_eq!(read.ok().flatten().as_deref(), Some("fresh"));
+    assert!((90.0..900.0).contains(&waited), "waited {waited} ms");
 }
