@@ -285,17 +285,7 @@ impl AuthClient {
     /// came. Signed out, or for another origin, the request goes out untouched. Requests to the
     /// login and refresh endpoints never carry the token nor trigger a refresh.
     pub async fn fetch(&self, request: web_sys::Request) -> Result<web_sys::Response, AuthError> {
-        let url = request.url();
-        let origin = serialized_origin(&url);
-        let may_carry_token = {
-            let machine = self.inner.machine.borrow();
-            let target = strip_query(&url);
-            machine
-                .config()
-                .allows_origin(origin, &self.inner.page_origin)
-                && !self.inner.token_endpoints.iter().any(|e| e == target)
-        };
-        if !may_carry_token {
+        if !self.may_carry_token(&request) {
             return send_request(&request).await;
         }
         let token = match self.get_access_token().await {
@@ -310,6 +300,32 @@ impl AuthClient {
             return send_request(&request).await;
         };
         let response = send_request(&with_bearer(&request, &token)?).await?;
+        self.after_response(request, token, response).await
+    }
+
+    /// Whether [`AuthClient::fetch`] attaches the token to `request`: its origin is allowed
+    /// (`apiOrigins`, the origin of `baseUrl`) and it is not for the login or refresh endpoint.
+    pub fn may_carry_token(&self, request: &web_sys::Request) -> bool {
+        let url = request.url();
+        let target = strip_query(&url);
+        let Ok(machine) = self.inner.machine.try_borrow() else {
+            return false;
+        };
+        machine
+            .config()
+            .allows_origin(serialized_origin(&url), &self.inner.page_origin)
+            && !self.inner.token_endpoints.iter().any(|e| e == target)
+    }
+
+    /// The end of [`AuthClient::fetch`] once `request` was sent with `token` and `response`
+    /// came back: on a 401, one replay with a newer token (refreshing once if none is in hand);
+    /// otherwise `response` itself. `request` must still be unsent (the copy carried the token).
+    pub async fn after_response(
+        &self,
+        request: web_sys::Request,
+        token: String,
+        response: web_sys::Response,
+    ) -> Result<web_sys::Response, AuthError> {
         if response.status() != 401 {
             return Ok(response);
         }
@@ -810,11 +826,16 @@ extern "C" {
     fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
 }
 
+/// The error of a `fetch` that got no response.
+pub(crate) fn no_response() -> AuthError {
+    AuthError::network("no response (offline, DNS, CORS or aborted)")
+}
+
 /// Sends a prepared request; any HTTP status is a response, only "no response" is an error.
 async fn send_request(request: &web_sys::Request) -> Result<web_sys::Response, AuthError> {
     let response = JsFuture::from(global_fetch(request))
         .await
-        .map_err(|_| AuthError::network("no response (offline, DNS, CORS or aborted)"))?;
+        .map_err(|_| no_response())?;
     response
         .dyn_into::<web_sys::Response>()
         .map_err(|_| AuthError::network("fetch resolved with something other than a Response"))

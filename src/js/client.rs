@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::browser::client::AuthClient;
+use crate::browser::client::{no_response, AuthClient};
 use crate::browser::storage::{StorageChoice, Store};
 use crate::logic::config::AuthClientOptions;
 use crate::logic::error::AuthError;
@@ -111,6 +111,42 @@ extern "C" {
 #[wasm_bindgen(js_name = AuthClient)]
 pub struct JsAuthClient {
     client: AuthClient,
+    /// What `fetch.js` calls back when a request it sent needs Rust (see [`after_send`]).
+    after_send: AfterSend,
+}
+
+/// `after(request, token, response)`: `response` is the 401, `null` when none came, `undefined`
+/// when the copy could not carry the header.
+type AfterSend = Closure<dyn FnMut(web_sys::Request, String, JsValue) -> js_sys::Promise>;
+
+#[wasm_bindgen(module = "/src/js/fetch.js")]
+extern "C" {
+    /// Sends a copy of `request` with the token; hands 401s and failures to `after`.
+    #[wasm_bindgen(js_name = sendWithToken)]
+    fn send_with_token(
+        request: &web_sys::Request,
+        token: &str,
+        after: &js_sys::Function,
+    ) -> js_sys::Promise;
+}
+
+/// The Rust end of `fetch.js`: replays a 401 (refreshing once if needed), turns "no response"
+/// into the `network` error, and sends a request that could not carry the header the full way
+/// (which then fails as it always did).
+fn after_send(client: AuthClient) -> AfterSend {
+    Closure::new(
+        move |request: web_sys::Request, token: String, response: JsValue| {
+            let client = client.clone();
+            promise(Box::pin(async move {
+                let result = match response.dyn_into::<web_sys::Response>() {
+                    Ok(response) => client.after_response(request, token, response).await,
+                    Err(none) if none.is_null() => Err(no_response()),
+                    Err(_) => client.fetch(request).await,
+                };
+                result.map(Into::into).map_err(to_js)
+            }))
+        },
+    )
 }
 
 #[wasm_bindgen(js_class = AuthClient)]
@@ -121,7 +157,8 @@ impl JsAuthClient {
     pub fn new(options: JsOptions) -> Result<JsAuthClient, JsValue> {
         let (options, storage) = parse_options(options.into()).map_err(to_js)?;
         let client = AuthClient::new(options, storage).map_err(to_js)?;
-        Ok(Self { client })
+        let after_send = after_send(client.clone());
+        Ok(Self { client, after_send })
     }
 
     /// Logs in with a username (or email) and password; resolves with the session.
@@ -174,10 +211,20 @@ impl JsAuthClient {
     /// when no response came.
     #[wasm_bindgen(unchecked_return_type = "Promise<Response>")]
     pub fn fetch(&self, input: JsRequestInfo, init: Option<JsRequestInit>) -> js_sys::Promise {
+        let request = match build_request(input.into(), init.map(Into::into)) {
+            Ok(request) => request,
+            Err(error) => return js_sys::Promise::reject(&to_js(error)),
+        };
+        // The common case, a fresh token for an allowed origin, is sent without a Rust future.
+        if self.client.may_carry_token(&request) {
+            if let Some(token) = self.client.ready_access_token() {
+                let after = self.after_send.as_ref().unchecked_ref();
+                return send_with_token(&request, &token, after);
+            }
+        }
         let client = self.client.clone();
-        let request = build_request(input.into(), init.map(Into::into));
         promise(Box::pin(async move {
-            let response = client.fetch(request.map_err(to_js)?).await.map_err(to_js)?;
+            let response = client.fetch(request).await.map_err(to_js)?;
             Ok(response.into())
         }))
     }
