@@ -112,12 +112,8 @@ extern "C" {
 pub struct JsAuthClient {
     client: AuthClient,
     /// What `fetch.js` calls back when a request it sent needs Rust (see [`after_send`]).
-    after_send: AfterSend,
+    after_send: js_sys::Function,
 }
-
-/// `after(request, token, response)`: `response` is the 401, `null` when none came, `undefined`
-/// when the copy could not carry the header.
-type AfterSend = Closure<dyn FnMut(web_sys::Request, String, JsValue) -> js_sys::Promise>;
 
 #[wasm_bindgen(module = "/src/js/fetch.js")]
 extern "C" {
@@ -130,11 +126,15 @@ extern "C" {
     ) -> js_sys::Promise;
 }
 
-/// The Rust end of `fetch.js`: replays a 401 (refreshing once if needed), turns "no response"
-/// into the `network` error, and sends a request that could not carry the header the full way
-/// (which then fails as it always did).
-fn after_send(client: AuthClient) -> AfterSend {
-    Closure::new(
+/// The Rust end of `fetch.js`, `after(request, token, response)`: replays a 401 (refreshing once
+/// if needed), turns "no response" (`response` is `null`) into the `network` error, and sends a
+/// request that could not carry the header (`undefined`) the full way, which then fails as it
+/// always did.
+///
+/// A JS function that owns the closure: requests in flight keep it alive even if the
+/// `AuthClient` object is freed or collected meanwhile.
+fn after_send(client: AuthClient) -> js_sys::Function {
+    Closure::<dyn FnMut(web_sys::Request, String, JsValue) -> js_sys::Promise>::new(
         move |request: web_sys::Request, token: String, response: JsValue| {
             let client = client.clone();
             promise(Box::pin(async move {
@@ -147,6 +147,8 @@ fn after_send(client: AuthClient) -> AfterSend {
             }))
         },
     )
+    .into_js_value()
+    .unchecked_into()
 }
 
 #[wasm_bindgen(js_class = AuthClient)]
@@ -218,8 +220,7 @@ impl JsAuthClient {
         // The common case, a fresh token for an allowed origin, is sent without a Rust future.
         if self.client.may_carry_token(&request) {
             if let Some(token) = self.client.ready_access_token() {
-                let after = self.after_send.as_ref().unchecked_ref();
-                return send_with_token(&request, &token, after);
+                return send_with_token(&request, &token, &self.after_send);
             }
         }
         let client = self.client.clone();
