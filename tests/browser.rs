@@ -54,19 +54,9 @@ fn decode_fast_path_agrees_with_rust() {
         js_sys::Reflect::has(&prototype, &"setFromBase64".into()).unwrap_or(false),
         "this browser has no setFromBase64: the native path goes untested"
     );
-    let cases = decode_cases::all();
-    let (rust, fast, divergent) = decode_cases::check_fast_path(&cases, |token| {
+    decode_cases::assert_fast_path_agrees(|token| {
         tokenkeeper::decode_unverified(token)
             .map(|decoded| decoded.claims().payload_json().to_owned())
             .map_err(|e| e.to_string())
     });
-    // Most cases are malformed; the fast path takes most of the well-formed ones.
-    let counts = format!(
-        "{} cases: Rust accepts {rust}, the fast path {fast} ({divergent} with a repeated key)",
-        cases.len()
-    );
-    assert!(
-        rust >= 300 && fast >= rust * 3 / 4 && divergent >= 2,
-        "{counts}"
-    );
 }

@@ -853,14 +853,12 @@ fn has_repeated_key(text: &str) -> bool {
 
 /// Runs every case through the fast path and through `rust`, and panics on the first case
 /// where the fast path accepts what Rust refuses (but for [`is_duplicate_key_divergence`]),
-/// returns other claims, or declines a common token. Returns how many cases Rust accepted, the
-/// fast path accepted, and fell under the documented difference.
-pub fn check_fast_path(
-    cases: &[Case],
-    rust: impl Fn(&str) -> RustVerdict,
-) -> (usize, usize, usize) {
+/// returns other claims, or declines a common token; then checks that the set exercised both
+/// paths: most cases are malformed, and the fast path takes most of the well-formed ones.
+pub fn assert_fast_path_agrees(rust: impl Fn(&str) -> RustVerdict) {
+    let cases = all();
     let (mut fast_ok, mut rust_ok, mut divergent) = (0, 0, 0);
-    for c in cases {
+    for c in &cases {
         let verdict = rust(&c.token);
         let fast = fast_path(&JsValue::from_str(&c.token));
         rust_ok += usize::from(verdict.is_ok());
@@ -892,7 +890,14 @@ pub fn check_fast_path(
             c.label
         );
     }
-    (rust_ok, fast_ok, divergent)
+    let counts = format!(
+        "{} cases: Rust accepts {rust_ok}, the fast path {fast_ok} ({divergent} with a repeated key)",
+        cases.len()
+    );
+    assert!(
+        rust_ok >= 300 && fast_ok >= rust_ok * 3 / 4 && divergent >= 2,
+        "{counts}"
+    );
 }
 
 /// `JSON.stringify(value)`.
