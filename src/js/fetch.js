@@ -4,16 +4,23 @@
 // (`after`), which replays it, writes the error, or takes the full path. Running every call
 // through a Rust future cost about 100 µs a request (bench/SIZE-ANALYSIS.md, section 5).
 export function sendWithToken(request, token, after) {
-  let attempt;
-  try {
-    // A copy: `request` stays unsent, so a 401 can be replayed (a body can be read once).
-    attempt = request.clone();
-    attempt.headers.set("Authorization", `Bearer ${token}`);
-  } catch {
-    return after(request, token, undefined);
-  }
-  return fetch(attempt).then(
-    (response) => (response.status === 401 ? after(request, token, response) : response),
-    () => after(request, token, null),
-  );
+  // One microtask later, so that `fetch` runs with the wasm call and its glue off the stack: in
+  // Chromium, `fetch` takes longer the deeper its caller's stack is (it records the stack), and
+  // called from here under the wasm frames it took about 60 µs more a request than from a
+  // shallow stack: more than everything else on this path (bench/SIZE-ANALYSIS.md, section 7).
+  // `request` is the client's own copy, so nothing the caller does meanwhile can change it.
+  return Promise.resolve().then(() => {
+    let attempt;
+    try {
+      // A copy: `request` stays unsent, so a 401 can be replayed (a body can be read once).
+      attempt = request.clone();
+      attempt.headers.set("Authorization", `Bearer ${token}`);
+    } catch {
+      return after(request, token, undefined);
+    }
+    return fetch(attempt).then(
+      (response) => (response.status === 401 ? after(request, token, response) : response),
+      () => after(request, token, null),
+    );
+  });
 }
