@@ -202,15 +202,15 @@ export interface InitOutput {
     readonly authclient_fetch: (a: number, b: any, c: number) => any;
     readonly authclient_getAccessToken: (a: number) => any;
     readonly authclient_getDiagnostics: (a: number) => any;
-    readonly authclient_hasAllRoles: (a: number, b: number, c: number) => number;
-    readonly authclient_hasAnyRole: (a: number, b: number, c: number) => number;
-    readonly authclient_hasRole: (a: number, b: number, c: number) => number;
+    readonly authclient_hasAllRoles: (a: number, b: any) => [number, number, number];
+    readonly authclient_hasAnyRole: (a: number, b: any) => [number, number, number];
+    readonly authclient_hasRole: (a: number, b: any) => [number, number, number];
     readonly authclient_isAuthenticated: (a: number) => number;
-    readonly authclient_login: (a: number, b: number, c: number, d: number, e: number) => any;
+    readonly authclient_login: (a: number, b: any, c: any) => any;
     readonly authclient_logout: (a: number) => any;
     readonly authclient_me: (a: number) => any;
     readonly authclient_new: (a: any) => [number, number, number];
-    readonly authclient_onAuthStateChange: (a: number, b: any) => any;
+    readonly authclient_onAuthStateChange: (a: number, b: any) => [number, number, number];
     readonly authclient_refresh: (a: number) => any;
     readonly authclient_session: (a: number) => any;
     readonly decodeClaims: (a: any) => [number, number, number];
@@ -222,7 +222,6 @@ export interface InitOutput {
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;
     readonly __wbindgen_destroy_closure: (a: number, b: number) => void;
-    readonly __externref_drop_slice: (a: number, b: number) => void;
     readonly __externref_table_dealloc: (a: number) => void;
     readonly __wbindgen_start: () => void;
 }

@@ -477,7 +477,7 @@ impl TokenStorage for JsStorage {
                 Ok(None)
             } else {
                 Err(AuthError::storage(format!(
-                    "custom storage getItem returned a {}, not a string or null",
+                    "custom storage getItem returned a value of type {}, not a string or null",
                     js_type(&value)
                 )))
             }

@@ -165,7 +165,18 @@ impl JsAuthClient {
 
     /// Logs in with a username (or email) and password; resolves with the session.
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
-    pub fn login(&self, username: String, password: String) -> js_sys::Promise {
+    pub fn login(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] username: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] password: JsValue,
+    ) -> js_sys::Promise {
+        // Typed as JsValue and checked here: wasm-bindgen's own `String` conversion traps on a
+        // number or an object ("memory access out of bounds") instead of throwing an AuthError.
+        let (Some(username), Some(password)) = (username.as_string(), password.as_string()) else {
+            return js_sys::Promise::reject(&to_js(AuthError::config(
+                "login() needs the username and the password as strings",
+            )));
+        };
         let client = self.client.clone();
         promise(Box::pin(async move {
             let session = client.login(&username, &password).await.map_err(to_js)?;
@@ -273,28 +284,45 @@ impl JsAuthClient {
 
     /// Whether the token carries `role` (UI decisions only; the server decides access).
     #[wasm_bindgen(js_name = hasRole)]
-    pub fn has_role(&self, role: String) -> bool {
-        self.client.has_role(&role)
+    pub fn has_role(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] role: JsValue,
+    ) -> Result<bool, JsValue> {
+        let role = role
+            .as_string()
+            .ok_or_else(|| to_js(AuthError::config("hasRole() needs a role name (a string)")))?;
+        Ok(self.client.has_role(&role))
     }
 
     /// Whether the token carries at least one of `roles`.
     #[wasm_bindgen(js_name = hasAnyRole)]
-    pub fn has_any_role(&self, roles: Vec<String>) -> bool {
-        self.client.has_any_role(&roles)
+    pub fn has_any_role(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] roles: JsValue,
+    ) -> Result<bool, JsValue> {
+        Ok(self.client.has_any_role(&role_names(&roles, "hasAnyRole")?))
     }
 
     /// Whether the token carries every one of `roles`.
     #[wasm_bindgen(js_name = hasAllRoles)]
-    pub fn has_all_roles(&self, roles: Vec<String>) -> bool {
-        self.client.has_all_roles(&roles)
+    pub fn has_all_roles(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] roles: JsValue,
+    ) -> Result<bool, JsValue> {
+        Ok(self
+            .client
+            .has_all_roles(&role_names(&roles, "hasAllRoles")?))
     }
 
     /// Calls `listener(event, session)` on every auth event; `INITIAL_SESSION` comes first, a
     /// microtask after subscribing. A listener that throws does not stop the others. Returns a
     /// function that unsubscribes.
     #[wasm_bindgen(js_name = onAuthStateChange, unchecked_return_type = "() => void")]
-    pub fn on_auth_state_change(&self, listener: JsListener) -> JsValue {
-        let listener: js_sys::Function = listener.unchecked_into();
+    pub fn on_auth_state_change(&self, listener: JsListener) -> Result<JsValue, JsValue> {
+        // Checked now: a listener that is not a function would only fail later, on each event.
+        let listener: js_sys::Function = listener
+            .dyn_into()
+            .map_err(|_| to_js(AuthError::config("onAuthStateChange() needs a function")))?;
         let subscription = self.client.on_auth_state_change(move |event, session| {
             let session = session.map(session_to_js).unwrap_or(JsValue::NULL);
             if let Err(error) =
@@ -306,7 +334,7 @@ impl JsAuthClient {
                 );
             }
         });
-        Closure::<dyn Fn()>::new(move || subscription.unsubscribe()).into_js_value()
+        Ok(Closure::<dyn Fn()>::new(move || subscription.unsubscribe()).into_js_value())
     }
 
     /// A snapshot for debugging: phase, expiry, next refresh, last error, clock offset and
@@ -355,6 +383,23 @@ impl JsAuthClient {
     pub fn dispose(&self) {
         self.client.dispose();
     }
+}
+
+/// The role names of `hasAnyRole(roles)` or `hasAllRoles(roles)`: an array of strings, or a
+/// `config` AuthError naming `method` (wasm-bindgen's own `Vec<String>` conversion throws a plain
+/// `Error`, and reads a lone string as an empty list).
+fn role_names(roles: &JsValue, method: &str) -> Result<Vec<String>, JsValue> {
+    let names = js_sys::Array::is_array(roles)
+        .then(|| {
+            let roles: &js_sys::Array = roles.unchecked_ref();
+            roles.iter().map(|role| role.as_string()).collect()
+        })
+        .flatten();
+    names.ok_or_else(|| {
+        to_js(AuthError::config(format!(
+            "{method}() needs an array of role names (strings)"
+        )))
+    })
 }
 
 /// Splits the JS options into the serde part and the storage choice (an object is a custom

@@ -428,6 +428,44 @@ test("bad options throw AuthError config", async (t) => {
   assert.deepEqual(results, Array(5).fill([true, "config"]));
 });
 
+test("arguments of the wrong type get AuthError config, and the module keeps working", async (t) => {
+  const { page } = await openClient(t, browser, long.url, { storage: "memory" });
+  const { results, afterwards } = await page.evaluate(async () => {
+    // What each call gives: its result, or the class and code of what it threw or rejected with.
+    const outcome = async (call) => {
+      try {
+        return ["returned", await call()];
+      } catch (e) {
+        return [e instanceof tk.AuthError ? "AuthError" : e?.constructor?.name, e?.code];
+      }
+    };
+    const calls = [
+      () => client.login(123, "password"),
+      () => client.login("user", { toString: () => "password" }),
+      () => client.login(),
+      () => client.hasRole(5),
+      () => client.hasRole(),
+      () => client.hasRole({}),
+      () => client.hasAnyRole("admin"),
+      () => client.hasAnyRole([1, 2]),
+      () => client.hasAnyRole(),
+      () => client.hasAllRoles(null),
+      () => client.hasAllRoles({ length: 1, 0: "admin" }),
+      () => client.onAuthStateChange(5),
+      () => client.onAuthStateChange(),
+    ];
+    const results = [];
+    for (const call of calls) results.push(await outcome(call));
+    // wasm-bindgen's own string conversion used to trap inside the module on these; what a trap
+    // leaves behind (an allocator mid-update) would show in the calls that follow.
+    const session = await client.login("user", "user-password");
+    const afterwards = [session.accessToken === (await client.getAccessToken()), client.hasRole("user"), client.hasAnyRole(["x", "user"]), client.hasAllRoles([])];
+    return { results, afterwards };
+  });
+  assert.deepEqual(results, Array(13).fill(["AuthError", "config"]));
+  assert.deepEqual(afterwards, [true, true, true, true]);
+});
+
 test('storage "memory" does not outlive the page and writes nothing to Web Storage', async (t) => {
   await resetServer(long.url);
   const { page } = await openClient(t, browser, long.url, { storage: "memory" });

@@ -1,0 +1,27 @@
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchChromium, repoRoot, spawnListening } from "../tests/e2e/harness.mjs";
+import { wasmNames } from "/tmp/names.mjs";
+const pkg = process.env.PKG || "../../tmp/named";
+const names = wasmNames(join(repoRoot, pkg, "tokenkeeper_bg.wasm"));
+const staticDir = mkdtempSync(join(tmpdir(), "probe-"));
+writeFileSync(join(staticDir, "bench.html"), "<!doctype html><title>p</title>\n");
+const server = await spawnListening(join(repoRoot, "target/release/tokenkeeper-server"), ["--addr", "127.0.0.1:0", "--db", ":memory:", "--static-dir", staticDir, "--pkg-dir", join(repoRoot, pkg), "--test-mode"]);
+const browser = await launchChromium();
+const context = await browser.newContext();
+const page = await context.newPage();
+await page.goto(`${server.url}/bench.html`);
+await page.evaluate(async () => { window.tk = await import("/pkg/tokenkeeper.js"); await window.tk.default(); });
+await browser.startTracing(page, { path: "/tmp/trace2.json", categories: ["v8.wasm", "disabled-by-default-v8.wasm.detailed"] });
+await page.evaluate((origin) => { window.c = new tk.AuthClient({ baseUrl: origin }); }, server.url);
+await browser.stopTracing();
+const ev = JSON.parse(readFileSync("/tmp/trace2.json")).traceEvents;
+const compiled = ev.filter((e) => e.name === "wasm.CompileBaseline").map((e) => [names.get(e.args.funcIndex) ?? `#${e.args.funcIndex}`, e.args.bodySize]);
+const group = (n) => { const m = n.match(/^(?:<)?([a-z_0-9]+)::(?:([a-z_0-9]+)::)?/); return m ? (m[1] === "tokenkeeper" || m[1] === "core" || m[1] === "alloc" ? m[1] + "::" + (m[2] ?? "") : m[1]) : n.slice(0, 30); };
+const g = {};
+for (const [n, size] of compiled) { const k = group(n); g[k] ??= [0, 0]; g[k][0]++; g[k][1] += size; }
+console.log("functions", compiled.length, "bytes", compiled.reduce((s, [, z]) => s + z, 0));
+console.log(Object.entries(g).sort((a, b) => b[1][0] - a[1][0]).map(([k, [n, z]]) => `${n}\t${z}\t${k}`).join("\n"));
+writeFileSync("/tmp/compiled.txt", compiled.map(([n, z]) => `${z}\t${n}`).join("\n"));
+await browser.close(); await server.stop();

@@ -1,0 +1,21 @@
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launchChromium, repoRoot, spawnListening } from "../tests/e2e/harness.mjs";
+const staticDir = mkdtempSync(join(tmpdir(), "probe-"));
+writeFileSync(join(staticDir, "bench.html"), "<!doctype html><title>p</title>\n");
+const server = await spawnListening(join(repoRoot, "target/release/tokenkeeper-server"), ["--addr", "127.0.0.1:0", "--db", ":memory:", "--static-dir", staticDir, "--pkg-dir", join(repoRoot, process.env.PKG || "pkg"), "--test-mode"]);
+const browser = await launchChromium();
+const context = await browser.newContext();
+const page = await context.newPage();
+await page.goto(`${server.url}/bench.html`);
+await page.evaluate(async () => { window.tk = await import("/pkg/tokenkeeper.js"); await window.tk.default(); });
+await browser.startTracing(page, { path: "/tmp/trace.json", categories: ["v8", "v8.wasm", "disabled-by-default-v8.wasm.detailed", "disabled-by-default-v8.compile", "blink", "devtools.timeline"] });
+const t = await page.evaluate((origin) => { const t0 = performance.now(); window.c = new tk.AuthClient({ baseUrl: origin }); return performance.now() - t0; }, server.url);
+await browser.stopTracing();
+console.log("ctor ms", t);
+const ev = JSON.parse(readFileSync("/tmp/trace.json")).traceEvents;
+const sums = {};
+for (const e of ev) if (e.ph === "X" && e.dur) { const k = e.name; sums[k] = (sums[k] || [0, 0]); sums[k][0] += e.dur; sums[k][1]++; }
+console.log(Object.entries(sums).sort((a, b) => b[1][0] - a[1][0]).slice(0, 30).map(([k, [d, n]]) => `${(d / 1000).toFixed(2)} ms ×${n} ${k}`).join("\n"));
+await browser.close(); await server.stop();
