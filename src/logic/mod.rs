@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod error;
+pub(crate) mod option_names;
 pub mod protocol;
 pub mod roles;
 pub mod schedule;

@@ -406,7 +406,7 @@ test("apiOrigins adds an origin that gets the token; others still do not", async
   assert.equal(requests.find((q) => q.path === "/dashboard")?.authorization, `Bearer ${s.accessToken}`, "baseUrl's origin is always allowed");
 });
 
-test("bad options throw AuthError config", async (t) => {
+test("bad options throw AuthError config, naming the option", async (t) => {
   const { page } = await openClient(t, browser, long.url, null);
   const results = await page.evaluate((base) => {
     const attempt = (options) => {
@@ -414,18 +414,28 @@ test("bad options throw AuthError config", async (t) => {
         new tk.AuthClient(options);
         return "no throw";
       } catch (e) {
-        return [e instanceof tk.AuthError, e.code];
+        return [e instanceof tk.AuthError, e.code, e.message];
       }
     };
     return [
-      attempt({}),
-      attempt({ baseUrl: "not a url" }),
-      attempt({ baseUrl: base, profile: "nonsense" }),
-      attempt({ baseUrl: base, storage: "nonsense" }),
-      attempt({ baseUrl: base, login: { encoding: "xml" } }),
-    ];
+      [attempt({}), "baseUrl"],
+      [attempt({ baseUrl: "not a url" }), "baseUrl"],
+      [attempt({ baseUrl: base, profile: "nonsense" }), "profile"],
+      [attempt({ baseUrl: base, storage: "nonsense" }), "storage"],
+      [attempt({ baseUrl: base, login: { encoding: "xml" } }), "login"],
+      // Typos: serde-wasm-bindgen reads only the names it knows, so these once passed silently.
+      [attempt({ baseUrl: base, refreshMargin: 5 }), "`refreshMargin`"],
+      [attempt({ baseUrl: base, login: { usernamefield: "email" } }), "`login.usernamefield`"],
+      [attempt({ baseUrl: base, responseFields: { access_token: "token" } }), "`responseFields.access_token`"],
+      // Wrong types: the message names the option.
+      [attempt({ baseUrl: base, storageKey: 5 }), "`storageKey`"],
+      [attempt({ baseUrl: base, autoRefresh: "no" }), "`autoRefresh`"],
+      [attempt({ baseUrl: base, roleClaims: "role" }), "`roleClaims`"],
+      [attempt({ baseUrl: base, endpoints: { refresh: 5 } }), "`endpoints`"],
+      [attempt({ baseUrl: 5 }), "`baseUrl`"],
+    ].map(([[isAuthError, code, message], name]) => [isAuthError, code, message.includes(name) || message]);
   }, long.url);
-  assert.deepEqual(results, Array(5).fill([true, "config"]));
+  assert.deepEqual(results, Array(13).fill([true, "config", true]));
 });
 
 test("arguments of the wrong type get AuthError config, and the module keeps working", async (t) => {
