@@ -304,8 +304,14 @@ impl AuthClient {
     }
 
     /// Whether [`AuthClient::fetch`] attaches the token to `request`: its origin is allowed
-    /// (`apiOrigins`, the origin of `baseUrl`) and it is not for the login or refresh endpoint.
+    /// (`apiOrigins`, the origin of `baseUrl`), it is not for the login or refresh endpoint, and
+    /// it has no `Authorization` header of its own. A header the caller set wins (as in
+    /// supabase-js): such a request goes out as it is, and its 401 is not answered with a
+    /// refresh, since it is about the caller's credential, not the session's.
     pub fn may_carry_token(&self, request: &web_sys::Request) -> bool {
+        if request.headers().has("Authorization").unwrap_or(true) {
+            return false;
+        }
         let url = request.url();
         let target = strip_query(&url);
         let Ok(machine) = self.inner.machine.try_borrow() else {

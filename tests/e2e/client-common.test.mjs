@@ -356,6 +356,27 @@ test("fetch() to a foreign origin carries no Authorization header, whatever the 
   assert.deepEqual(own, Array(3).fill(`Bearer ${s.accessToken}`));
 });
 
+test("fetch() keeps an Authorization header the caller set: no token added, no refresh for its 401", async (t) => {
+  await resetServer(long.url);
+  const { page, requests } = await openClient(t, browser, long.url);
+  const s = await loginOk(page, "user", "user-password");
+  const statuses = await page.evaluate(async () => [
+    (await client.fetch("/auth/me", { headers: { Authorization: "Bearer the-callers-own" } })).status,
+    (await client.fetch(new Request("/auth/me", { headers: { authorization: "Basic dXNlcjpwYXNz" } }))).status,
+    // The control: without a header of its own, the request gets the session's token.
+    (await client.fetch("/auth/me")).status,
+  ]);
+  assert.deepEqual(statuses, [401, 401, 200]);
+  await requests.settled();
+  assert.deepEqual(
+    requests.filter((q) => q.path === "/auth/me").map((q) => q.authorization),
+    ["Bearer the-callers-own", "Basic dXNlcjpwYXNz", `Bearer ${s.accessToken}`],
+  );
+  const stats = await getStats(long.url);
+  assert.deepEqual(route(stats, "GET /auth/me").statuses, { 200: 1, 401: 2 }, "the 401s were not replayed");
+  assert.equal(route(stats, "POST /auth/refresh").count, 0, "nor answered with a refresh");
+});
+
 test("signed out, fetch() sends the request without a token and resolves with the reply", async (t) => {
   await resetServer(long.url);
   const { page, requests } = await openClient(t, browser, long.url);
