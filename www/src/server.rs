@@ -2,6 +2,7 @@
 
 use std::{io::Write, net::SocketAddr, time::Duration};
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::{app::app, clock::Clock, config::Args, db::Db, state::AppState};
@@ -34,6 +35,13 @@ pub async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
+    // Without TCP_NODELAY, the last small segment of a reply can wait for the client's delayed
+    // ACK: measured here as 40 ms stalls on about half of the cold loads of the 27 KB JS glue.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!("could not set TCP_NODELAY: {error}");
+        }
+    });
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
