@@ -261,7 +261,7 @@ function budgetSection() {
     "",
     "Where the bytes go, the cuts measured so far (size and speed) and the plan: `bench/SIZE-ANALYSIS.md`.",
     "",
-    "Rerun everything: `make bench` (server load, size, speed; about 4 minutes).",
+    "Rerun everything: `make bench` (server load, size, a pause for the load to settle, speed; 4 to 6 minutes).",
   ].join("\n");
 }
 
