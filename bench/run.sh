@@ -72,11 +72,11 @@ bench/size.sh --json "$out/size.json" >"$out/size.md"
 # average falls slowly: without a pause, the speed figures would carry the "busy machine" mark of
 # the bench's own doing. Wait until it is at most half the cores, for two minutes at most.
 settle() {
-  local cores limit waited=0
+  local cores verdict waited=0
   cores="$(nproc)"
   while (( waited < 120 )); do
-    limit="$(awk -v load="$(cut -d' ' -f1 /proc/loadavg)" -v cores="$cores" 'BEGIN { print (load <= cores / 2) ? "ok" : "wait" }')"
-    [[ "$limit" == ok ]] && return 0
+    verdict="$(awk -v load="$(cut -d' ' -f1 /proc/loadavg)" -v cores="$cores" 'BEGIN { print (load <= cores / 2) ? "ok" : "wait" }')"
+    [[ "$verdict" == ok ]] && return 0
     sleep 5
     waited=$((waited + 5))
   done

@@ -388,7 +388,7 @@ impl JsAuthClient {
 
 /// The role names of `hasAnyRole(roles)` or `hasAllRoles(roles)`: an array of strings, or a
 /// `config` AuthError naming `method` (wasm-bindgen's own `Vec<String>` conversion throws a plain
-/// `Error`, and reads a lone string as an empty list).
+/// `Error` for `[1, 2]`, and answers `false` for a lone string instead of refusing it).
 fn role_names(roles: &JsValue, method: &str) -> Result<Vec<String>, JsValue> {
     let names = js_sys::Array::is_array(roles)
         .then(|| {
