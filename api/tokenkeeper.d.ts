@@ -141,7 +141,9 @@ export class AuthClient {
      */
     isAuthenticated(): boolean;
     /**
-     * Logs in with a username (or email) and password; resolves with the session.
+     * Logs in with a username (or email) and password; resolves with the session. A later
+     * `login()` or `logout()` made before the reply replaces it: it then rejects with
+     * `not_authenticated`.
      */
     login(username: string, password: string): Promise<Session>;
     /**

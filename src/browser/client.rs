@@ -229,6 +229,9 @@ impl AuthClient {
     }
 
     /// Logs in with a username (or email) and password; resolves with the new session.
+    ///
+    /// A later `login` or [`logout`](Self::logout) made before this one's reply replaces it:
+    /// this call then fails with `not_authenticated` and its reply is discarded.
     pub async fn login(&self, username: &str, password: &str) -> Result<Session, AuthError> {
         let outcome = self
             .inner

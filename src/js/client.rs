@@ -164,7 +164,9 @@ impl JsAuthClient {
         Ok(Self { client, after_send })
     }
 
-    /// Logs in with a username (or email) and password; resolves with the session.
+    /// Logs in with a username (or email) and password; resolves with the session. A later
+    /// `login()` or `logout()` made before the reply replaces it: it then rejects with
+    /// `not_authenticated`.
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn login(
         &self,

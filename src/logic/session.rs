@@ -52,7 +52,10 @@
 //!
 //! Requests and locks carry ids ([`RequestId`], [`LockId`]): a reply or lock that arrives after
 //! the machine moved on (a logout during a refresh, another tab's refresh adopted) is ignored
-//! or released, so the driver needs no bookkeeping beyond passing ids back.
+//! or released, so the driver needs no bookkeeping beyond passing ids back. The latest login or
+//! logout decides the session: a login still waiting for its reply when another login or a
+//! logout comes is settled with `not_authenticated` at once, and its reply installs nothing (a
+//! session the server granted by it is logged out there with one more [`Effect::Send`]).
 //!
 //! # Many tabs
 //! With shared storage ([`StorageKind::is_shared`]) the tabs of one browser are one session:
@@ -835,6 +838,9 @@ pub struct SessionMachine {
     session: Option<Session>,
     refresh: Option<InFlight>,
     logins: Vec<(RequestId, OpId)>,
+    /// Logins that a later `login()` or `logout()` replaced while their request was out: their
+    /// reply installs nothing (see [`SessionMachine::supersede_logins`]).
+    superseded_logins: Vec<RequestId>,
     logouts: Vec<(RequestId, OpId)>,
     failures: u32,
     retry_at: Option<Timestamp>,
@@ -862,6 +868,7 @@ impl SessionMachine {
             session: None,
             refresh: None,
             logins: Vec::new(),
+            superseded_logins: Vec::new(),
             logouts: Vec::new(),
             failures: 0,
             retry_at: None,
@@ -1016,6 +1023,7 @@ impl SessionMachine {
     }
 
     fn on_login(&mut self, op: OpId, username: &str, password: &str, out: &mut Vec<Effect>) {
+        self.supersede_logins(out);
         let http = protocol::login_request(&self.config, username, password);
         let request = self.next_request();
         self.logins.push((request, op));
@@ -1116,7 +1124,42 @@ impl SessionMachine {
         self.begin_refresh(&session, vec![waiter], out);
     }
 
+    /// The latest `login()` or `logout()` decides the session: the logins still waiting for
+    /// their reply are settled now with `not_authenticated`, and their replies will install
+    /// nothing. Without this, a logout during a login was undone when the login's reply came,
+    /// and of two logins the slower reply won, not the later call.
+    fn supersede_logins(&mut self, out: &mut Vec<Effect>) {
+        for (request, op) in std::mem::take(&mut self.logins) {
+            self.superseded_logins.push(request);
+            let error =
+                AuthError::not_authenticated("a later login() or logout() replaced this login");
+            complete(out, op, Err(error));
+        }
+    }
+
+    /// The reply to a superseded login: a session the server granted anyway is logged out
+    /// there (when the server has a logout endpoint), so it is not left open unseen. The
+    /// logout's own reply answers no caller and is ignored.
+    fn on_superseded_login_reply(
+        &mut self,
+        result: Result<HttpReply, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let fields = self.config.response_fields();
+        let Ok(tokens) = result
+            .and_then(|reply| protocol::parse_token_reply(Endpoint::Login, &reply, fields, now))
+        else {
+            return;
+        };
+        if let Some(http) = protocol::logout_request(&self.config, &tokens.access_token) {
+            let request = self.next_request();
+            out.push(Effect::Send { request, http });
+        }
+    }
+
     fn on_logout(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
+        self.supersede_logins(out);
         let session = self.session.take();
         self.reset_refresh_state();
         self.abandon_refresh(Settle::SignedOut, now, out);
@@ -1149,6 +1192,10 @@ impl SessionMachine {
         if let Some(index) = self.logins.iter().position(|(id, _)| *id == request) {
             let (_, op) = self.logins.remove(index);
             return self.on_login_reply(op, result, now, out);
+        }
+        if let Some(index) = self.superseded_logins.iter().position(|id| *id == request) {
+            self.superseded_logins.remove(index);
+            return self.on_superseded_login_reply(result, now, out);
         }
         if let Some(index) = self.logouts.iter().position(|(id, _)| *id == request) {
             let (_, op) = self.logouts.remove(index);
@@ -2795,6 +2842,110 @@ mod tests {
             describe(&effects),
             ["persist a2", "emit TOKEN_REFRESHED a2", "op2 token a2"]
         );
+    }
+
+    #[test]
+    fn a_logout_during_a_login_wins() {
+        let mut fx = logging_in(memory());
+        let login_request = fx.request.expect("login was sent");
+        let effects = fx.feed(Event::Logout { op: OpId(2) }, 0.5);
+        assert_eq!(
+            describe(&effects),
+            ["clear", "op1 err not_authenticated", "op2 done"]
+        );
+        // The login's reply, when it comes, installs nothing: the server's new session is
+        // logged out there instead.
+        let late = Event::Response {
+            request: login_request,
+            result: Ok(token_reply(&access("a1", 0.0, 1800.0), Some("r1"))),
+        };
+        assert_eq!(describe(&fx.feed(late, 1.0)), ["send logout"]);
+        assert!(fx.machine.session().is_none());
+        // That logout answers no caller.
+        let reply = fx.reply(Ok(status(200, "{}")));
+        assert!(fx.feed(reply, 1.1).is_empty());
+        assert!(fx.machine.session().is_none());
+    }
+
+    #[test]
+    fn of_two_logins_the_later_call_wins_whichever_reply_comes_first() {
+        for later_reply_first in [true, false] {
+            let mut fx = logging_in(memory());
+            let first = fx.request.expect("first login was sent");
+            let login = Event::Login {
+                op: OpId(2),
+                username: "bob".into(),
+                password: "pw".into(),
+            };
+            let effects = fx.feed(login, 0.2);
+            assert_eq!(
+                describe(&effects),
+                ["send login", "op1 err not_authenticated"]
+            );
+            let second = fx.request.expect("second login was sent");
+            let first_reply = Event::Response {
+                request: first,
+                result: Ok(token_reply(&access("a1", 0.0, 1800.0), Some("ra"))),
+            };
+            let second_reply = Event::Response {
+                request: second,
+                result: Ok(token_reply(&access("b1", 0.0, 1800.0), Some("rb"))),
+            };
+            let (early, late) = if later_reply_first {
+                (second_reply, first_reply)
+            } else {
+                (first_reply, second_reply)
+            };
+            let mut seen = describe(&fx.feed(early, 0.5));
+            seen.extend(describe(&fx.feed(late, 0.6)));
+            let expected_signed_in = [
+                "persist b1",
+                "tick 1740",
+                "emit SIGNED_IN b1",
+                "op2 session b1",
+            ];
+            let expected: Vec<&str> = if later_reply_first {
+                expected_signed_in
+                    .iter()
+                    .copied()
+                    .chain(["send logout"])
+                    .collect()
+            } else {
+                ["send logout"]
+                    .into_iter()
+                    .chain(expected_signed_in)
+                    .collect()
+            };
+            assert_eq!(seen, expected, "later reply first: {later_reply_first}");
+            let session = fx.machine.session().expect("signed in");
+            assert_eq!(jti(session.access_token()), "b1");
+        }
+    }
+
+    #[test]
+    fn a_superseded_login_that_failed_or_a_server_without_logout_sends_nothing() {
+        // Refused by the server: nothing to log out.
+        let mut fx = logging_in(memory());
+        let first = fx.request.expect("login was sent");
+        fx.feed(Event::Logout { op: OpId(2) }, 0.1);
+        let refused = Event::Response {
+            request: first,
+            result: Ok(status(
+                401,
+                r#"{"detail": "Incorrect username or password"}"#,
+            )),
+        };
+        assert!(fx.feed(refused, 0.2).is_empty());
+        // v1 has no logout endpoint: the granted session is dropped without a request.
+        let mut fx = logging_in(v1());
+        let first = fx.request.expect("login was sent");
+        fx.feed(Event::Logout { op: OpId(2) }, 0.1);
+        let granted = Event::Response {
+            request: first,
+            result: Ok(token_reply(&access("a1", 0.0, 1800.0), None)),
+        };
+        assert!(fx.feed(granted, 0.2).is_empty());
+        assert!(fx.machine.session().is_none());
     }
 
     #[test]

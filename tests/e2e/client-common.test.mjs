@@ -102,6 +102,43 @@ test("events: INITIAL_SESSION first (asynchronously), then SIGNED_IN, TOKEN_REFR
   assert.deepEqual(pageErrors(page), []);
 });
 
+test("the latest login() or logout() decides: a logout during a login, then two logins, end as called", async (t) => {
+  await resetServer(long.url);
+  const { page } = await openClient(t, browser, long.url);
+  // A slow login, then a logout while it is out.
+  await armFault(long.url, { endpoint: "login", delay_ms: 600 });
+  const loggedOut = await page.evaluate(async () => {
+    const outcome = (promise) => promise.then(() => "resolved", (e) => e.code);
+    const login = outcome(client.login("user", "user-password"));
+    await __sleep(100);
+    await client.logout();
+    const settled = await login;
+    await __sleep(900); // the login's reply has come meanwhile
+    return { settled, authenticated: client.isAuthenticated(), stored: localStorage.getItem("tokenkeeper") };
+  });
+  assert.deepEqual(loggedOut, { settled: "not_authenticated", authenticated: false, stored: null });
+  assert.deepEqual(await eventNames(page), ["INITIAL_SESSION"], "no SIGNED_IN from the late reply");
+  let stats = await getStats(long.url);
+  assert.deepEqual(route(stats, "POST /auth/login").statuses, { 200: 1 }, "the server did grant that login");
+  assert.deepEqual(route(stats, "POST /auth/logout").statuses, { 200: 1 }, "and the session it granted was logged out");
+
+  // Two logins: the earlier one is slow, so its reply comes last; the later call still wins.
+  await armFault(long.url, { endpoint: "login", delay_ms: 600 });
+  const twoLogins = await page.evaluate(async () => {
+    const outcome = (promise) => promise.then((s) => s.claims.role, (e) => e.code);
+    const first = outcome(client.login("admin", "admin-password"));
+    await __sleep(50);
+    const second = outcome(client.login("user", "user-password"));
+    const settled = [await first, await second];
+    await __sleep(900);
+    return { settled, role: client.claims()?.role };
+  });
+  assert.deepEqual(twoLogins, { settled: ["not_authenticated", "user"], role: "user" });
+  assert.deepEqual(await eventNames(page), ["INITIAL_SESSION", "SIGNED_IN"]);
+  stats = await getStats(long.url);
+  assert.deepEqual(route(stats, "POST /auth/logout").statuses, { 200: 2 }, "the admin session granted late was logged out");
+});
+
 test("single flight: 10 concurrent getAccessToken()/refresh() calls at expiry make one refresh request", async (t) => {
   await resetServer(short.url);
   const { page } = await openClient(t, browser, short.url, { autoRefresh: false });
