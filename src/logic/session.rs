@@ -279,13 +279,15 @@ impl Session {
             .is_some_and(|expires_at| is_expired(expires_at, now, leeway))
     }
 
-    /// The versioned JSON kept in storage.
+    /// The versioned JSON kept in storage, unmarked: the machine also names the API the session
+    /// belongs to when it persists one, and a value without that mark is read as anyone's.
     pub fn to_storage(&self) -> String {
-        self.to_storage_with(None)
+        self.to_storage_with(None, None)
     }
 
-    /// The versioned JSON kept in storage, with the failed refreshes other tabs should know of.
-    fn to_storage_with(&self, retry: Option<&SharedRetry>) -> String {
+    /// The versioned JSON kept in storage, marked with the API it belongs to and with the
+    /// failed refreshes other tabs should know of.
+    fn to_storage_with(&self, api: Option<&str>, retry: Option<&SharedRetry>) -> String {
         let persisted = PersistedSession {
             v: PERSISTED_VERSION,
             sid: self.lineage.clone(),
@@ -295,6 +297,7 @@ impl Session {
             received_at: self.received_at.as_millis(),
             clock_offset_ms: self.clock_offset.as_millis(),
             refresh_expires_at: self.refresh_expires_at.map(Timestamp::as_millis),
+            api: api.map(str::to_owned),
             retry: retry.map(SharedRetry::to_json),
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
@@ -305,6 +308,11 @@ impl Session {
     /// A session from the JSON kept in storage. Anything else (not JSON, another version, a
     /// malformed token) is a `storage` error, never a panic.
     pub fn from_storage(text: &str) -> Result<Self, AuthError> {
+        Self::from_storage_with_api(text).map(|(session, _)| session)
+    }
+
+    /// [`Session::from_storage`], and the API the value says it belongs to, if it says.
+    fn from_storage_with_api(text: &str) -> Result<(Self, Option<String>), AuthError> {
         let garbage = |why: &str| AuthError::storage(format!("stored session is unusable: {why}"));
         let value: Value = serde_json::from_str(text).map_err(|_| garbage("not json"))?;
         match value.get("v").and_then(Value::as_u64) {
@@ -317,7 +325,7 @@ impl Session {
         let claims = decode_unverified(&persisted.access_token)
             .map_err(|err| garbage("the access token is malformed").with_source(err))?
             .into_claims();
-        Ok(Self {
+        let session = Self {
             access_token: persisted.access_token,
             refresh_token: persisted.refresh_token.filter(|token| !token.is_empty()),
             claims,
@@ -326,7 +334,8 @@ impl Session {
             clock_offset: ClockOffset::from_millis(persisted.clock_offset_ms),
             refresh_expires_at: persisted.refresh_expires_at.map(Timestamp::from_millis),
             lineage: persisted.sid,
-        })
+        };
+        Ok((session, persisted.api))
     }
 }
 
@@ -348,6 +357,14 @@ impl fmt::Debug for Session {
     }
 }
 
+/// Why a stored value is not taken as this machine's session.
+enum Unusable {
+    /// Not a session at all (not JSON, another version, a malformed token).
+    Garbage(AuthError),
+    /// A session of another API that shares the storage key.
+    Foreign(AuthError),
+}
+
 /// What storage holds (version 1): JSON with camelCase fields and times in epoch milliseconds.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -360,6 +377,11 @@ struct PersistedSession {
     received_at: i64,
     clock_offset_ms: i64,
     refresh_expires_at: Option<i64>,
+    /// The API the session belongs to (its login endpoint), so that a client of another API
+    /// sharing the storage key never adopts it: it would send these tokens to its own servers.
+    /// Absent in values written before it existed, which are taken as ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api: Option<String>,
     /// Failed refreshes of this session, for other tabs ([`SharedRetry`]). Kept as raw JSON so
     /// a malformed value costs the hint, never the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1006,17 +1028,19 @@ impl SessionMachine {
         self.storage_trusted = true;
         match stored {
             Ok(None) => {}
-            Ok(Some(text)) => match Session::from_storage(&text) {
+            Ok(Some(text)) => match self.read_stored(&text) {
                 Ok(session) => {
                     self.session = Some(session);
                     // A page opened while the server fails joins the other tabs' backoff.
                     self.merge_failures(&text, now);
                 }
-                Err(error) => {
+                Err(Unusable::Garbage(error)) => {
                     // Garbage is removed so it cannot fail every start.
                     self.last_error = Some(error);
                     out.push(Effect::Clear);
                 }
+                // Another API's session stays where it is: it is that client's, not garbage.
+                Err(Unusable::Foreign(error)) => self.last_error = Some(error),
             },
             Err(error) => self.last_error = Some(error),
         }
@@ -1235,9 +1259,7 @@ impl SessionMachine {
                 self.session = Some(session.clone());
                 self.reset_refresh_state();
                 self.abandon_refresh(Settle::With(&session), now, out);
-                out.push(Effect::Persist {
-                    value: session.to_storage(),
-                });
+                out.push(self.persist(&session, None));
                 out.push(Effect::Emit {
                     event: AuthEvent::SignedIn,
                     session: Some(session.clone()),
@@ -1284,9 +1306,7 @@ impl SessionMachine {
                 self.reset_refresh_state();
                 self.refresh_count = self.refresh_count.saturating_add(1);
                 self.last_refreshed_at = Some(now);
-                out.push(Effect::Persist {
-                    value: session.to_storage(),
-                });
+                out.push(self.persist(&session, None));
                 out.push(Effect::Emit {
                     event: AuthEvent::TokenRefreshed,
                     session: Some(session.clone()),
@@ -1389,10 +1409,10 @@ impl SessionMachine {
             out.push(Effect::ReleaseLock { lock });
             return self.signed_out_elsewhere(now, out);
         };
-        let stored = match Session::from_storage(&text) {
+        let stored = match self.read_stored(&text) {
             Ok(stored) => stored,
-            Err(error) => {
-                // Our refresh will overwrite the garbage.
+            Err(Unusable::Garbage(error) | Unusable::Foreign(error)) => {
+                // Our refresh will overwrite it: in this tab, our session is the one in use.
                 self.last_error = Some(error);
                 return self.send_refresh(Some(lock), out);
             }
@@ -1503,10 +1523,11 @@ impl SessionMachine {
             }
             return;
         };
-        let stored = match Session::from_storage(&text) {
+        let stored = match self.read_stored(&text) {
             Ok(stored) => stored,
-            Err(error) => {
-                // Another tab wrote something we cannot read; keep what we have.
+            Err(Unusable::Garbage(error) | Unusable::Foreign(error)) => {
+                // Another tab wrote something we cannot read, or must not use; keep what we
+                // have.
                 self.last_error = Some(error);
                 return;
             }
@@ -1643,6 +1664,31 @@ impl SessionMachine {
     }
 
     /// Another tab removed the session.
+    /// What this machine writes to storage for `session`: the value marked with our API (see
+    /// [`Self::read_stored`]).
+    fn persist(&self, session: &Session, retry: Option<&SharedRetry>) -> Effect {
+        let api = &self.config.endpoints().login;
+        Effect::Persist {
+            value: session.to_storage_with(Some(api), retry),
+        }
+    }
+
+    /// A stored value as a session of ours. A value marked with another API is refused: two
+    /// clients of different APIs given the same `storageKey` would otherwise adopt each other's
+    /// sessions and send those tokens, the refresh token included, to their own servers.
+    fn read_stored(&self, text: &str) -> Result<Session, Unusable> {
+        let (session, api) = Session::from_storage_with_api(text).map_err(Unusable::Garbage)?;
+        match api {
+            Some(api) if api != self.config.endpoints().login => {
+                Err(Unusable::Foreign(AuthError::storage(format!(
+                    "storageKey holds the session of another API ({api}); give each AuthClient \
+                     its own storageKey"
+                ))))
+            }
+            _ => Ok(session),
+        }
+    }
+
     fn signed_out_elsewhere(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let Some(session) = self.session.take() else {
             return;
@@ -1681,9 +1727,7 @@ impl SessionMachine {
             code: error.code(),
             status: error.status(),
         };
-        out.push(Effect::Persist {
-            value: session.to_storage_with(Some(&retry)),
-        });
+        out.push(self.persist(session, Some(&retry)));
     }
 
     /// Counts the failed refreshes another tab stored with the current session as this tab's
@@ -2327,14 +2371,17 @@ mod tests {
     /// a 503, planning to retry at `retry`.
     fn failed_elsewhere(fx: &Fixture, failed: f64, retry: f64) -> String {
         let session = fx.machine.session().expect("a session");
-        session.to_storage_with(Some(&SharedRetry {
-            failed_at: vec![at(failed)],
-            failures: 1,
-            retry_at: at(retry),
-            not_before: None,
-            code: ErrorCode::Server,
-            status: Some(503),
-        }))
+        session.to_storage_with(
+            None,
+            Some(&SharedRetry {
+                failed_at: vec![at(failed)],
+                failures: 1,
+                retry_at: at(retry),
+                not_before: None,
+                code: ErrorCode::Server,
+                status: Some(503),
+            }),
+        )
     }
 
     /// The value of the first `Persist` among `effects`.
@@ -2503,17 +2550,102 @@ mod tests {
     /// `a1` as stored by a tab whose refresh failed at 1739.9 and retries at 1741.
     fn stored_a1_failed() -> String {
         let session = Session::from_storage(&stored_a1()).expect("reads back");
-        session.to_storage_with(Some(&SharedRetry {
-            failed_at: vec![at(1739.9)],
-            failures: 1,
-            retry_at: at(1741.0),
-            not_before: None,
-            code: ErrorCode::Network,
-            status: None,
-        }))
+        session.to_storage_with(
+            None,
+            Some(&SharedRetry {
+                failed_at: vec![at(1739.9)],
+                failures: 1,
+                retry_at: at(1741.0),
+                not_before: None,
+                code: ErrorCode::Network,
+                status: None,
+            }),
+        )
     }
 
     /// `a1` as stored at 0 (expires 1800, refresh token `r1`).
+    /// `x1` as a client of another API stored it under the same storage key.
+    fn stored_by_another_api() -> String {
+        let tokens = TokenReply {
+            access_token: access("x1", 0.0, 1800.0),
+            refresh_token: Some("rx".into()),
+            expires_in: None,
+        };
+        Session::from_tokens(tokens, None, at(0.0), "other-login")
+            .expect("decodes")
+            .to_storage_with(Some("https://other.test/auth/login"), None)
+    }
+
+    #[test]
+    fn stored_sessions_name_their_api_and_read_back_as_ours() {
+        let mut fx = logging_in(local());
+        let reply = fx.reply(Ok(token_reply(&access("a1", 0.0, 1800.0), Some("r1"))));
+        let effects = fx.feed(reply, 0.0);
+        let value = effects
+            .iter()
+            .find_map(|effect| match effect {
+                Effect::Persist { value } => Some(value.clone()),
+                _ => None,
+            })
+            .expect("persisted");
+        let json: Value = serde_json::from_str(&value).expect("JSON");
+        assert_eq!(json["api"], json!("https://api.test/auth/login"));
+        let mut again = fresh_local();
+        again.feed(
+            Event::Start {
+                stored: Ok(Some(value)),
+            },
+            1.0,
+        );
+        let session = again.machine.session().expect("adopted");
+        assert_eq!(jti(session.access_token()), "a1");
+    }
+
+    #[test]
+    fn a_session_of_another_api_under_the_same_key_is_never_adopted() {
+        let foreign = stored_by_another_api();
+        let says_why = |fx: &Fixture| {
+            let error = fx
+                .machine
+                .diagnostics(at(0.0))
+                .last_error
+                .expect("a reason");
+            assert_eq!(error.code(), ErrorCode::Storage);
+            assert!(error.to_string().contains("another API"), "{error}");
+        };
+        // At start: not adopted, and not removed either (it is the other client's).
+        let mut fx = fresh_local();
+        let effects = fx.feed(
+            Event::Start {
+                stored: Ok(Some(foreign.clone())),
+            },
+            1.0,
+        );
+        assert!(
+            !describe(&effects).contains(&"clear".to_owned()),
+            "{effects:?}"
+        );
+        assert!(fx.machine.session().is_none());
+        says_why(&fx);
+        // Signed in: the other client's write is ignored.
+        let mut fx = signed_in_local();
+        let changed = Event::StorageChanged {
+            stored: Some(foreign.clone()),
+        };
+        assert!(fx.feed(changed, 10.0).is_empty());
+        let session = fx.machine.session().expect("still signed in");
+        assert_eq!(jti(session.access_token()), "a1");
+        says_why(&fx);
+        // Read under the lock: our own refresh goes out and overwrites it.
+        let mut fx = waiting_lock();
+        let granted = Event::LockAcquired {
+            lock: fx.lock.expect("lock requested"),
+            stored: Ok(Some(foreign)),
+        };
+        assert_eq!(describe(&fx.feed(granted, 1740.0)), ["send refresh"]);
+        says_why(&fx);
+    }
+
     fn stored_a1() -> String {
         let tokens = TokenReply {
             access_token: access("a1", 0.0, 1800.0),
@@ -3131,14 +3263,17 @@ mod tests {
 
         // A long Retry-After outlives the attempt window: a tab opened later still waits.
         let session = Session::from_storage(&stored_a1()).expect("reads back");
-        let stored = session.to_storage_with(Some(&SharedRetry {
-            failed_at: vec![at(100.0)],
-            failures: 1,
-            retry_at: at(400.0),
-            not_before: Some(at(400.0)),
-            code: ErrorCode::RateLimited,
-            status: Some(429),
-        }));
+        let stored = session.to_storage_with(
+            None,
+            Some(&SharedRetry {
+                failed_at: vec![at(100.0)],
+                failures: 1,
+                retry_at: at(400.0),
+                not_before: Some(at(400.0)),
+                code: ErrorCode::RateLimited,
+                status: Some(429),
+            }),
+        );
         let mut c = fresh_local();
         let effects = c.feed(
             Event::Start {

@@ -414,6 +414,48 @@ test("fetch() keeps an Authorization header the caller set: no token added, no r
   assert.equal(route(stats, "POST /auth/refresh").count, 0, "nor answered with a refresh");
 });
 
+test("a client of another API under the same storageKey never adopts the session, nor sends its tokens", async (t) => {
+  await resetServer(long.url);
+  const other = await startForeignOrigin(t);
+  const { page } = await openClient(t, browser, long.url);
+  const s = await loginOk(page, "user", "user-password");
+  // A second client for another API, given the same (default) storage key by mistake.
+  const seen = await page.evaluate(async (otherOrigin) => {
+    const second = new tk.AuthClient({ baseUrl: otherOrigin });
+    const status = (await second.fetch(`${otherOrigin}/api/items`)).status;
+    let refresh;
+    try {
+      await second.refresh();
+      refresh = "resolved";
+    } catch (e) {
+      refresh = e.code;
+    }
+    return {
+      session: second.session(),
+      token: await second.getAccessToken(),
+      lastError: second.getDiagnostics().lastError?.code,
+      status,
+      refresh,
+      firstStillSignedIn: client.isAuthenticated(),
+      stored: JSON.parse(localStorage.getItem("tokenkeeper") ?? "null")?.accessToken === client.session()?.accessToken,
+    };
+  }, other.origin);
+  assert.deepEqual(seen, {
+    session: null,
+    token: null,
+    lastError: "storage",
+    status: 200,
+    refresh: "not_authenticated",
+    firstStillSignedIn: true,
+    stored: true,
+  });
+  // Neither token reached the other API, and its refresh endpoint was never called.
+  assert.deepEqual(other.withAuthorization(), []);
+  assert.deepEqual(other.preflightsAskingForAuthorization(), []);
+  assert.ok(!other.seen.some((q) => q.url.startsWith("/auth/")), JSON.stringify(other.seen.map((q) => q.url)));
+  assert.ok(!JSON.stringify(other.seen).includes(s.refreshToken));
+});
+
 test("signed out, fetch() sends the request without a token and resolves with the reply", async (t) => {
   await resetServer(long.url);
   const { page, requests } = await openClient(t, browser, long.url);
