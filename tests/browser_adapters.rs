@@ -94,6 +94,10 @@ export function recordingFetch(status, headers, body) {
     return new Response(body, { status, headers });
   });
 }
+// Answers every request with a 200 whose body is `chars` times "x", made here in JS.
+export function longBodyFetch(chars) {
+  return installFetch(async () => new Response("x".repeat(chars), { status: 200 }));
+}
 export function hangingFetch(honourSignal) {
   return installFetch((request, log) => new Promise((_, reject) => {
     log.push("sent");
@@ -139,6 +143,8 @@ extern "C" {
     fn break_global(name: &str) -> js_sys::Function;
     #[wasm_bindgen(js_name = recordingFetch)]
     fn recording_fetch(status: u16, headers: &JsValue, body: &str) -> JsValue;
+    #[wasm_bindgen(js_name = longBodyFetch)]
+    fn long_body_fetch(chars: u32) -> JsValue;
     #[wasm_bindgen(js_name = hangingFetch)]
     fn hanging_fetch(honour_signal: bool) -> JsValue;
     #[wasm_bindgen(js_name = oddFetch)]
@@ -452,6 +458,32 @@ async fn any_status_is_a_reply() {
         reply.content_type
     );
     assert!(reply.body.contains("<"), "empty page body");
+}
+
+/// A body longer than `MAX_REPLY_CHARS` is refused before it is copied into wasm memory (a
+/// `protocol` error with the status); one at the limit is read whole.
+#[wasm_bindgen_test]
+async fn an_overlong_body_is_a_protocol_error_and_is_not_copied() {
+    for (chars, refused) in [
+        (http::MAX_REPLY_CHARS, false),
+        (http::MAX_REPLY_CHARS + 1, true),
+    ] {
+        let mock = long_body_fetch(chars);
+        let result = http::send(&get("http://127.0.0.1:1/auth/me", Duration::from_secs(10))).await;
+        restore_fetch(&mock);
+        match result {
+            Ok(reply) => {
+                assert!(!refused, "{chars} characters were read");
+                assert_eq!(reply.body.len(), chars as usize);
+            }
+            Err(error) => {
+                assert!(refused, "{chars} characters were refused: {error}");
+                assert_eq!(error.code(), ErrorCode::Protocol);
+                assert_eq!(error.status(), Some(200));
+                assert!(error.message().contains("too large"), "{}", error.message());
+            }
+        }
+    }
 }
 
 /// Method, URL, headers, body and credentials reach `fetch` as described, and the status,

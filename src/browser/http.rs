@@ -3,7 +3,8 @@
 //! Any HTTP status is a reply: the core maps 4xx and 5xx to errors (`protocol::error_for`).
 //! Only a missing response is an error here, always `network`: offline, DNS, CORS, an abort, the
 //! request's timeout, a failure while reading the body, or a request the browser refuses to build
-//! (e.g. a header value with a newline).
+//! (e.g. a header value with a newline). The one exception is a body too large to copy into wasm
+//! memory safely ([`MAX_REPLY_CHARS`]): a `protocol` error.
 //!
 //! Requests are built with gloo-net's [`RequestBuilder`] (URL resolution against the page, query
 //! merging) and sent with the *global* `fetch`, so the same code runs in pages, workers and Node.
@@ -40,10 +41,16 @@ extern "C" {
     fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
 }
 
+/// The longest reply body read, in UTF-16 code units (a JS string's `length`): 4 Mi, far above
+/// any token reply or FastAPI error, and what a `me` endpoint could reasonably answer. A longer
+/// body is a `protocol` error.
+pub const MAX_REPLY_CHARS: u32 = 4 * 1024 * 1024;
+
 /// Sends `request` and returns the reply, whatever its status.
 ///
 /// No response (offline, DNS, CORS, abort), a failure reading the body, and the request's
-/// `timeout` (which aborts it through an `AbortController`) are `network` errors.
+/// `timeout` (which aborts it through an `AbortController`) are `network` errors; a body over
+/// [`MAX_REPLY_CHARS`] is a `protocol` error with the status.
 pub async fn send(request: &HttpRequest) -> Result<HttpReply, AuthError> {
     let endpoint = request.endpoint.name();
     let controller = AbortController::new().map_err(|error| {
@@ -126,11 +133,22 @@ async fn exchange(request: &HttpRequest, signal: AbortSignal) -> Result<HttpRepl
     let text_promise = response
         .text()
         .map_err(|error| failed("body could not be read", &error))?;
-    let body = JsFuture::from(text_promise)
+    let text = JsFuture::from(text_promise)
         .await
-        .map_err(|error| failed("body could not be read", &error))?
-        .as_string()
-        .unwrap_or_default();
+        .map_err(|error| failed("body could not be read", &error))?;
+    let text: js_sys::JsString = text
+        .dyn_into()
+        .unwrap_or_else(|_| js_sys::JsString::from(""));
+    // Checked before the copy into wasm memory: a reply of hundreds of megabytes could exhaust
+    // it, and running out of memory aborts the module.
+    if text.length() > MAX_REPLY_CHARS {
+        return Err(AuthError::protocol(format!(
+            "{endpoint} reply is too large ({} characters; at most {MAX_REPLY_CHARS})",
+            text.length()
+        ))
+        .with_status(status));
+    }
+    let body = String::from(text);
 
     Ok(HttpReply {
         status,
