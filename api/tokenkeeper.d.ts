@@ -102,7 +102,9 @@ export class AuthClient {
      */
     claims(): Record<string, unknown> | null;
     /**
-     * Stops timers and listeners and rejects pending calls; the stored session stays.
+     * Stops timers and listeners and rejects pending calls (`config`); the stored session stays.
+     * A call whose outcome was already decided, such as the `login()` that a `SIGNED_IN`
+     * listener calling `dispose()` hears about, keeps it.
      */
     dispose(): void;
     /**

@@ -615,13 +615,15 @@ impl Inner {
             Effect::ScheduleTick { at } => self.schedule_tick(at),
             Effect::CancelTick => drop(self.timer.borrow_mut().take()),
             Effect::Emit { event, session } => self.emit(event, session.as_ref()),
-            Effect::Complete { op, result } => {
-                let sender = take_entry(&mut self.ops.borrow_mut(), op);
-                if let Some(sender) = sender {
-                    // The caller may have stopped waiting; nothing to do then.
-                    let _ = sender.send(result);
-                }
-            }
+            Effect::Complete { op, result } => self.settle(op, result),
+        }
+    }
+
+    /// Settles the promise of call `op` (the caller may have stopped waiting; nothing to do then).
+    fn settle(&self, op: OpId, result: Result<Outcome, AuthError>) {
+        let sender = take_entry(&mut self.ops.borrow_mut(), op);
+        if let Some(sender) = sender {
+            let _ = sender.send(result);
         }
     }
 
@@ -701,12 +703,22 @@ impl Inner {
         drop(self.page_events.borrow_mut().take());
         drop(self.tabs.borrow_mut().take());
         self.listeners.borrow_mut().clear();
-        self.jobs.borrow_mut().clear();
+        let jobs: Vec<Job> = self.jobs.borrow_mut().drain(..).collect();
         let locks: Vec<_> = self.locks.borrow_mut().drain(..).map(|(_, h)| h).collect();
         for held in locks {
             held.guard.release();
         }
-        // Dropping the senders rejects the pending calls.
+        // Calls the machine has already settled keep their outcome: a `dispose()` from a
+        // `SIGNED_IN` listener runs before the `login()` it reports is resolved (listeners come
+        // first), and that login did succeed.
+        for job in jobs {
+            if let Job::Effect(effect) = job {
+                if let Effect::Complete { op, result } = *effect {
+                    self.settle(op, result);
+                }
+            }
+        }
+        // Dropping the other senders rejects the calls still pending.
         let ops: Vec<_> = self.ops.borrow_mut().drain(..).collect();
         drop(ops);
     }

@@ -382,7 +382,9 @@ impl JsAuthClient {
         object.into()
     }
 
-    /// Stops timers and listeners and rejects pending calls; the stored session stays.
+    /// Stops timers and listeners and rejects pending calls (`config`); the stored session stays.
+    /// A call whose outcome was already decided, such as the `login()` that a `SIGNED_IN`
+    /// listener calling `dispose()` hears about, keeps it.
     pub fn dispose(&self) {
         self.client.dispose();
     }

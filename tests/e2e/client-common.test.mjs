@@ -12,6 +12,7 @@ import {
   eventNames,
   events,
   getStats,
+  jwtClaims,
   loadPackage,
   login,
   loginOk,
@@ -600,5 +601,25 @@ test("dispose() stops the refresh timer and the listeners", async (t) => {
   assert.equal(route(stats, "POST /auth/refresh").count, 0, "no refresh after dispose()");
   assert.equal(totalStatus(stats, 401), 0);
   assert.deepEqual(await eventNames(page), ["INITIAL_SESSION", "SIGNED_IN"], "no event after dispose()");
+  assert.deepEqual(pageErrors(page), []);
+});
+
+test("dispose() from a SIGNED_IN listener keeps that login's success; calls still waiting reject", async (t) => {
+  await resetServer(long.url);
+  const { page } = await openClient(t, browser, long.url);
+  const result = await page.evaluate(async () => {
+    window.client.onAuthStateChange((event) => {
+      if (event === "SIGNED_IN") window.client.dispose();
+    });
+    await window.__sleep(10); // past this listener's INITIAL_SESSION
+    return window.__try(async () => window.__plain(await window.client.login("user", "user-password")));
+  });
+  assert.ok(result.ok, `login() rejected: ${JSON.stringify(result.error)}`);
+  assert.equal(typeof result.value.accessToken, "string");
+  assert.deepEqual(result.value.claims, jwtClaims(result.value.accessToken));
+  // Disposed: a call made now is not served.
+  const later = await page.evaluate(() => window.__try(() => window.client.refresh()));
+  assert.equal(later.ok, false);
+  assert.equal(later.error.code, "config");
   assert.deepEqual(pageErrors(page), []);
 });
