@@ -167,8 +167,13 @@ impl AuthClient {
         let storage_key = config.storage_key().to_owned();
         let watch_storage = (store.kind_name() == "local").then(|| storage_key.clone());
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let page_origin = page_origin();
+        let mut machine = SessionMachine::new(config, Jitter::Seeded(seed));
+        if page_origin != "null" {
+            machine.set_page_origin(&page_origin);
+        }
         let inner = Rc::new(Inner {
-            machine: RefCell::new(SessionMachine::new(config, Jitter::Seeded(seed))),
+            machine: RefCell::new(machine),
             store,
             storage_key,
             jobs: RefCell::new(VecDeque::new()),
@@ -183,7 +188,7 @@ impl AuthClient {
             page_events: RefCell::new(None),
             tabs: RefCell::new(None),
             token_endpoints,
-            page_origin: page_origin(),
+            page_origin,
             disposed: Cell::new(false),
         });
 

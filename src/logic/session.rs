@@ -880,6 +880,9 @@ pub struct SessionMachine {
     next_id: u64,
     jitter: Jitter,
     rng: u64,
+    /// The origin of the page, when the driver knows it: a same-origin `baseUrl` path and the
+    /// page's origin spelled out name the same API (see [`SessionMachine::set_page_origin`]).
+    page_origin: Option<String>,
 }
 
 impl SessionMachine {
@@ -908,6 +911,26 @@ impl SessionMachine {
                 Jitter::Seeded(seed) => seed,
                 Jitter::Fixed(_) => 0,
             },
+            page_origin: None,
+        }
+    }
+
+    /// Tells the machine the origin of the page it runs in (`location.origin`), before
+    /// [`Event::Start`]. The API mark of stored sessions is then written as an absolute URL, and
+    /// a mark written as a same-origin path (by a client given a relative `baseUrl`, or by one
+    /// that did not know the origin) is read as this origin plus that path: the same API,
+    /// configured once as `"/api"` and once as `"https://app.example/api"`, shares its session.
+    pub fn set_page_origin(&mut self, origin: &str) {
+        self.page_origin = Some(origin.trim_end_matches('/').to_owned());
+    }
+
+    /// `url` as an absolute URL: a same-origin path gets the page's origin, when known.
+    fn on_page(&self, url: &str) -> String {
+        match &self.page_origin {
+            Some(origin) if url.starts_with('/') && !url.starts_with("//") => {
+                format!("{origin}{url}")
+            }
+            _ => url.to_owned(),
         }
     }
 
@@ -1667,9 +1690,9 @@ impl SessionMachine {
     /// What this machine writes to storage for `session`: the value marked with our API (see
     /// [`Self::read_stored`]).
     fn persist(&self, session: &Session, retry: Option<&SharedRetry>) -> Effect {
-        let api = &self.config.endpoints().login;
+        let api = self.on_page(&self.config.endpoints().login);
         Effect::Persist {
-            value: session.to_storage_with(Some(api), retry),
+            value: session.to_storage_with(Some(&api), retry),
         }
     }
 
@@ -1679,7 +1702,7 @@ impl SessionMachine {
     fn read_stored(&self, text: &str) -> Result<Session, Unusable> {
         let (session, api) = Session::from_storage_with_api(text).map_err(Unusable::Garbage)?;
         match api {
-            Some(api) if api != self.config.endpoints().login => {
+            Some(api) if self.on_page(&api) != self.on_page(&self.config.endpoints().login) => {
                 Err(Unusable::Foreign(AuthError::storage(format!(
                     "storageKey holds the session of another API ({api}); give each AuthClient \
                      its own storageKey"
@@ -2644,6 +2667,73 @@ mod tests {
         };
         assert_eq!(describe(&fx.feed(granted, 1740.0)), ["send refresh"]);
         says_why(&fx);
+    }
+
+    /// What a machine with `config` on a page at `origin` (if known) persists after logging in.
+    fn persisted_by(config: Config, origin: Option<&str>) -> String {
+        let mut fx = Fixture::new(config);
+        if let Some(origin) = origin {
+            fx.machine.set_page_origin(origin);
+        }
+        fx.feed(Event::Start { stored: Ok(None) }, 0.0);
+        let login = Event::Login {
+            op: OpId(1),
+            username: "ann".into(),
+            password: "pw".into(),
+        };
+        fx.feed(login, 0.0);
+        let reply = fx.reply(Ok(token_reply(&access("a1", 0.0, 1800.0), Some("r1"))));
+        fx.feed(reply, 0.0)
+            .into_iter()
+            .find_map(|effect| match effect {
+                Effect::Persist { value } => Some(value),
+                _ => None,
+            })
+            .expect("persisted")
+    }
+
+    /// Whether a machine with `config` on a page at `origin` (if known) adopts `stored`.
+    fn adopted_by(config: Config, origin: Option<&str>, stored: &str) -> bool {
+        let mut fx = Fixture::new(config);
+        if let Some(origin) = origin {
+            fx.machine.set_page_origin(origin);
+        }
+        let start = Event::Start {
+            stored: Ok(Some(stored.to_owned())),
+        };
+        fx.feed(start, 1.0);
+        fx.machine.session().is_some()
+    }
+
+    #[test]
+    fn a_relative_base_url_and_the_page_origin_spelled_out_are_one_api() {
+        let relative = || config(r#"{"baseUrl": "/api"}"#);
+        let absolute = || config(r#"{"baseUrl": "https://app.test/api"}"#);
+        let page = Some("https://app.test");
+        let mark = |value: &str| {
+            let json: Value = serde_json::from_str(value).expect("JSON");
+            json["api"].clone()
+        };
+        // Written absolute when the page's origin is known, whichever form was configured.
+        let by_relative = persisted_by(relative(), page);
+        assert_eq!(mark(&by_relative), json!("https://app.test/api/auth/login"));
+        assert!(adopted_by(absolute(), page, &by_relative));
+        let by_absolute = persisted_by(absolute(), page);
+        assert!(adopted_by(relative(), page, &by_absolute));
+        // A path mark (written where the origin was not known) is a path on this page.
+        let by_path = persisted_by(relative(), None);
+        assert_eq!(mark(&by_path), json!("/api/auth/login"));
+        assert!(adopted_by(absolute(), page, &by_path));
+        assert!(adopted_by(relative(), page, &by_path));
+        // Another page's origin is another API.
+        let elsewhere = Some("https://other.test");
+        assert!(!adopted_by(relative(), elsewhere, &by_relative));
+        assert!(!adopted_by(absolute(), elsewhere, &by_path));
+        assert!(!adopted_by(
+            config(r#"{"baseUrl": "/other-api"}"#),
+            page,
+            &by_relative
+        ));
     }
 
     fn stored_a1() -> String {

@@ -457,6 +457,25 @@ test("a client of another API under the same storageKey never adopts the session
   assert.ok(!JSON.stringify(other.seen).includes(s.refreshToken));
 });
 
+test("the same API given as a path and as the page's origin spelled out is one session", async (t) => {
+  await resetServer(long.url);
+  // The first client names the API by a same-origin path; the page is on the API's origin.
+  const { page } = await openClient(t, browser, long.url, { baseUrl: "/" });
+  const s = await loginOk(page, "user", "user-password");
+  const seen = await page.evaluate(async (origin) => {
+    const second = new tk.AuthClient({ baseUrl: origin });
+    await new Promise((resolve) => second.onAuthStateChange(resolve)); // INITIAL_SESSION
+    const seen = {
+      accessToken: second.session()?.accessToken ?? null,
+      lastError: second.getDiagnostics().lastError?.code ?? null,
+      api: JSON.parse(localStorage.getItem("tokenkeeper")).api,
+    };
+    second.dispose();
+    return seen;
+  }, long.url);
+  assert.deepEqual(seen, { accessToken: s.accessToken, lastError: null, api: `${long.url}/auth/login` });
+});
+
 test("signed out, fetch() sends the request without a token and resolves with the reply", async (t) => {
   await resetServer(long.url);
   const { page, requests } = await openClient(t, browser, long.url);
