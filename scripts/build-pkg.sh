@@ -4,17 +4,52 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # PKG_OUT: where to write the package (default pkg/; benchmarks compare other builds with it).
 out="${PKG_OUT:-pkg}"
+# TOKENKEEPER_STD_BUILD=0 builds with the prebuilt standard library instead (see below).
+std_build="${TOKENKEEPER_STD_BUILD:-1}"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-# --mode no-install: wasm-pack must use the wasm-bindgen on PATH and download nothing.
-# wasm-opt is switched off in Cargo.toml ([package.metadata.wasm-pack]).
-wasm-pack build --release --target web --mode no-install --out-dir "$out" --out-name tokenkeeper \
-  "$@" -- --features talc-allocator
+# The standard library rebuilt for the package: with panics that abort at once (no message is
+# formatted: none could be shown, as wasm32-unknown-unknown has no stderr), no panic locations,
+# and std's size-over-speed code paths. -12.4 KB gzip of .wasm on its own, -13.2 KB with the
+# locations (bench/SIZE-ANALYSIS.md, section 8). These are unstable compiler options; the
+# stable compiler accepts them with RUSTC_BOOTSTRAP=1, as the Linux kernel's Rust build does, so
+# no second toolchain is needed, only the `rust-src` component (scripts/setup.sh). The flags
+# change the build of every crate, so it has its own target directory: the other builds (tests,
+# the size benchmark) keep theirs.
+std_flags=(-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size)
+std_rustflags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+
+build() {
+  # --mode no-install: wasm-pack must use the wasm-bindgen on PATH and download nothing.
+  # wasm-opt is switched off in Cargo.toml ([package.metadata.wasm-pack]).
+  wasm-pack build --release --target web --mode no-install --out-dir "$out" \
+    --out-name tokenkeeper -- --features talc-allocator "$@"
+}
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+std_note="prebuilt (TOKENKEEPER_STD_BUILD=0)"
+if [[ "$std_build" == 1 ]]; then
+  target_dir="${CARGO_TARGET_DIR:-target}/pkg-std"
+  std_note="rebuilt for size (build-std, immediate-abort panics, no panic locations)"
+  if ! CARGO_TARGET_DIR="$target_dir" RUSTC_BOOTSTRAP=1 RUSTFLAGS="$std_rustflags" \
+    build "${std_flags[@]}"; then
+    # A later compiler may rename these options: the package then ships larger, never broken.
+    echo "build-pkg: WARNING: the size-optimized standard library did not build (see above);" \
+      "building with the prebuilt one (about 13 KB gzip larger)" >&2
+    target_dir="${CARGO_TARGET_DIR:-target}"
+    std_note="prebuilt (the size-optimized build failed)"
+    build
+  fi
+else
+  build
+fi
 # wasm-pack keeps the name section (a third of the file; it only names functions for debuggers)
 # and has no switch for wasm-bindgen's, so wasm-bindgen runs once more on the same module with
 # it: same glue, a .wasm without the `name` and `producers` sections (-54 KB gzip, measured in
 # bench/SIZE-ANALYSIS.md).
 wasm-bindgen --target web --out-dir "$out" --out-name tokenkeeper \
   --remove-name-section --remove-producers-section \
-  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/tokenkeeper.wasm"
+  "$target_dir/wasm32-unknown-unknown/release/tokenkeeper.wasm"
 node scripts/finish-pkg.mjs "$out"
+# For bench/size.sh; not part of the published files (package.json lists them).
+echo "$std_note" >"$out/.std-build"

@@ -22,6 +22,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+# The npm package rebuilds the standard library for size (scripts/build-pkg.sh).
+if ! rustup component list --installed | grep -q '^rust-src'; then
+  step "adding the rust-src component"
+  rustup component add rust-src
+fi
 
 [ -f Cargo.lock ] || cargo generate-lockfile
 bindgen_version=$(locked_version wasm-bindgen)

@@ -86,6 +86,9 @@ const result = { unit: "bytes", pkg: null, targets: {}, features: {}, peers: {} 
 if (existsSync(join(pkgDir, "tokenkeeper_bg.wasm"))) {
   result.pkg = bundle(pkgDir, { glueFilter: (f) => !f.endsWith(".node.mjs") });
   result.pkg.built = statSync(join(pkgDir, "tokenkeeper_bg.wasm")).mtime.toISOString();
+  // How scripts/build-pkg.sh built the standard library (it writes this note; older builds lack it).
+  const stdNote = join(pkgDir, ".std-build");
+  result.pkg.std = existsSync(stdNote) ? readFileSync(stdNote, "utf8").trim() : "unknown";
 }
 for (const target of ["web", "bundler", "nodejs"]) {
   result.targets[target] = {};
@@ -132,6 +135,7 @@ if (result.pkg) {
     "",
     `Inside the .wasm: code ${kb(s.code ?? 0)} KB, data ${kb(s.data ?? 0)} KB, ` +
       `name section ${kb(s["custom:name"] ?? 0)} KB, producers ${kb(s["custom:producers"] ?? 0)} KB (raw).`,
+    `Standard library: ${result.pkg.std} (see \`scripts/build-pkg.sh\`; the rows below use the prebuilt one).`,
     "",
   );
 }
