@@ -10,14 +10,14 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # The standard library rebuilt for the package: with panics that abort at once (no message is
 # formatted: none could be shown, as wasm32-unknown-unknown has no stderr), no panic locations,
-# and std's size-over-speed code paths. -12.4 KB gzip of .wasm on its own, -13.2 KB with the
-# locations (bench/SIZE-ANALYSIS.md, section 8). These are unstable compiler options; the
-# stable compiler accepts them with RUSTC_BOOTSTRAP=1, as the Linux kernel's Rust build does, so
-# no second toolchain is needed, only the `rust-src` component (scripts/setup.sh). The flags
-# change the build of every crate, so it has its own target directory: the other builds (tests,
-# the size benchmark) keep theirs. RUSTC_BOOTSTRAP also makes the compiler default to v0 symbol
-# names, which wasm-bindgen turns into long export names in the module and the glue: legacy
-# mangling keeps them short hashes (-0.6 KB gzip).
+# and std's size-over-speed code paths: -13.6 KB gzip of .wasm in all (bench/SIZE-ANALYSIS.md,
+# section 8). These are unstable compiler options; the stable compiler accepts them with
+# RUSTC_BOOTSTRAP=1, as the Linux kernel's Rust build does, so no second toolchain is needed,
+# only the `rust-src` component (scripts/setup.sh). The flags change the build of every crate,
+# so it has its own target directory: the other builds (tests, the size benchmark) keep theirs.
+# RUSTC_BOOTSTRAP also makes the compiler default to v0 symbol names, which wasm-bindgen turns
+# into long export names in the module and the glue: legacy mangling keeps them short hashes
+# (-0.6 KB gzip).
 std_flags=(-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size)
 std_rustflags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Csymbol-mangling-version=legacy"
 

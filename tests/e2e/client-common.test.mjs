@@ -623,7 +623,7 @@ test("dispose() stops the refresh timer and the listeners", async (t) => {
   assert.deepEqual(pageErrors(page), []);
 });
 
-test("dispose() from a SIGNED_IN listener keeps that login's success; calls still waiting reject", async (t) => {
+test("dispose() from a SIGNED_IN listener keeps that login's success; calls after it are refused", async (t) => {
   await resetServer(long.url);
   const { page } = await openClient(t, browser, long.url);
   const result = await page.evaluate(async () => {
@@ -636,7 +636,7 @@ test("dispose() from a SIGNED_IN listener keeps that login's success; calls stil
   assert.ok(result.ok, `login() rejected: ${JSON.stringify(result.error)}`);
   assert.equal(typeof result.value.accessToken, "string");
   assert.deepEqual(result.value.claims, jwtClaims(result.value.accessToken));
-  // Disposed: a call made now is not served.
+  // Disposed: a call made now is refused.
   const later = await page.evaluate(() => window.__try(() => window.client.refresh()));
   assert.equal(later.ok, false);
   assert.equal(later.error.code, "config");
