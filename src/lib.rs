@@ -35,7 +35,7 @@ pub use logic::roles::{lookup_path, permissions, scopes, RoleClaims, DEFAULT_ROL
 pub use logic::session::{AuthEvent, Diagnostics, Effect, Event, Jitter, Outcome, Phase};
 pub use logic::session::{LockId, OpId, RequestId, Session, SessionMachine};
 pub use logic::time::TokenTiming;
-pub use logic::time::{is_expired, Clock, ClockOffset, ManualClock, TimeOptions, Timestamp};
+pub use logic::time::{is_expired, ClockEvidence, ClockOffset, ClockSource, Timestamp};
 pub use logic::token::{decode_unverified, Claims, DecodeError, UnverifiedToken};
 pub use logic::token::{TimeClaim, TokenHeader, TokenPart, MAX_TOKEN_LEN};
 pub use logic::{protocol, schedule};

@@ -38,7 +38,7 @@ extern "C" {
     /// The global `fetch` (window, worker or Node), looked up at call time so a test or an app
     /// may wrap it. `catch`: a replaced `fetch` may throw synchronously.
     #[wasm_bindgen(catch, js_name = fetch)]
-    fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
+    pub(crate) fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
 }
 
 /// The longest reply body read, in UTF-16 code units (a JS string's `length`): 4 Mi, far above
@@ -100,6 +100,7 @@ async fn exchange(request: &HttpRequest, signal: AbortSignal) -> Result<HttpRepl
         .credentials(match request.credentials {
             Credentials::SameOrigin => RequestCredentials::SameOrigin,
             Credentials::Include => RequestCredentials::Include,
+            Credentials::Omit => RequestCredentials::Omit,
         })
         .abort_signal(Some(&signal));
     let built = match request.body_text() {
@@ -129,6 +130,7 @@ async fn exchange(request: &HttpRequest, signal: AbortSignal) -> Result<HttpRepl
     let status = response.status();
     let content_type = header("Content-Type");
     let retry_after = header("Retry-After");
+    let date = header("Date");
 
     let text_promise = response
         .text()
@@ -155,6 +157,7 @@ async fn exchange(request: &HttpRequest, signal: AbortSignal) -> Result<HttpRepl
         content_type,
         body,
         retry_after,
+        date,
     })
 }
 

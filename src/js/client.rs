@@ -79,6 +79,12 @@ export interface Diagnostics {
   lastError: { code: AuthErrorCode; message: string; status: number | null } | null;
   /** Server clock minus this client's clock, in milliseconds (estimated). */
   clockOffsetMs: number;
+  /**
+   * What `clockOffsetMs` was estimated from, strongest first: the reply's `Date` header, the
+   * token's `exp` less the reply's `expires_in`, the token's `iat`, or nothing (`"none"`: the
+   * clocks are taken to agree, e.g. when an old `iat` was all there was).
+   */
+  clockOffsetSource: "date" | "expires_in" | "iat" | "none";
   refreshCount: number;
   consecutiveFailures: number;
   retryNotBefore: number | null;
@@ -372,6 +378,7 @@ impl JsAuthClient {
             "clockOffsetMs",
             (d.clock_offset.as_millis() as f64).into(),
         );
+        set(&object, "clockOffsetSource", d.clock_source.as_str().into());
         set(&object, "refreshCount", (d.refresh_count as f64).into());
         set(
             &object,

@@ -1,8 +1,9 @@
 //! The pure core: everything tokenkeeper decides, with no JavaScript in reach.
 //!
-//! Nothing here may import `js_sys`, `web_sys`, `gloo_*` or `wasm_bindgen`: imported JS functions
-//! abort on native targets, so a core that called them could not be tested with `cargo test`.
-//! The test at the bottom of this file enforces it.
+//! Nothing here may import `js_sys`, `web_sys`, `gloo_*` or `wasm_bindgen`, nor reach them through
+//! the crate's own `browser` and `js` layers: imported JS functions abort on native targets, so a
+//! core that called them could not be tested with `cargo test`. The test at the bottom of this
+//! file enforces it.
 //!
 //! The core's unit tests run natively (`cargo test`), never in wasm: that is the point of keeping
 //! it pure, and their tools (proptest, the file system) are native-only. Each test module is
@@ -19,10 +20,48 @@ pub mod time;
 pub mod token;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+mod skew_tests;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod purity_tests {
     use std::path::Path;
 
-    /// Every file of the core, read from disk, must not name a JS binding crate.
+    /// Whether a line of code reaches into the crate's JS layers: `crate::browser`, `crate::js`,
+    /// or either one inside a grouped `use crate::{…}`.
+    fn names_a_js_layer(line: &str) -> bool {
+        let layers = ["browser", "js"];
+        layers
+            .iter()
+            .any(|layer| line.contains(&format!("crate::{layer}")))
+            || line.split("crate::{").skip(1).any(|group| {
+                group
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|word| layers.contains(&word))
+            })
+    }
+
+    #[test]
+    fn the_layer_check_sees_every_spelling() {
+        for line in [
+            "use crate::browser::http;",
+            "use crate::js::client;",
+            "use crate::{browser, logic};",
+            "use crate::{logic::time, js::mod};",
+            "let x = crate::browser::storage::Store::open(c);",
+        ] {
+            assert!(names_a_js_layer(line), "{line}");
+        }
+        for line in [
+            "use crate::logic::time;",
+            "use crate::{logic, jsonish};",
+            "let js = 1;",
+        ] {
+            assert!(!names_a_js_layer(line), "{line}");
+        }
+    }
+
+    /// Every file of the core, read from disk, must not name a JS binding crate or the crate's
+    /// own JS layers.
     #[test]
     fn core_never_imports_js_bindings() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/logic");
@@ -40,10 +79,12 @@ mod purity_tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).expect("source is UTF-8");
-                // This file names the crates in the list above; skip the list itself.
+                // This file names the crates and layers in these tests; skip the tests.
                 let code: String = text
+                    .split("mod purity_tests")
+                    .next()
+                    .unwrap_or_default()
                     .lines()
-                    .filter(|line| !line.contains("let forbidden"))
                     .filter(|line| !line.trim_start().starts_with("//"))
                     .collect::<Vec<_>>()
                     .join("\n");
@@ -52,6 +93,13 @@ mod purity_tests {
                         !code.contains(name),
                         "{} names `{name}`: the core must stay free of JS bindings",
                         path.display()
+                    );
+                }
+                if let Some(line) = code.lines().find(|line| names_a_js_layer(line)) {
+                    panic!(
+                        "{} reaches a JS layer (`{}`): the core must stay free of JS bindings",
+                        path.display(),
+                        line.trim()
                     );
                 }
                 checked += 1;

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::logic::config::{Config, LoginEncoding, RefreshVia, ResponseFields};
 use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::schedule;
 use crate::logic::time::Timestamp;
 
 /// How long a driver waits for an auth endpoint before giving up with a `network` error: long
@@ -52,6 +53,8 @@ pub enum Credentials {
     SameOrigin,
     /// `"include"`: send and accept cookies cross-origin (cookie-based refresh).
     Include,
+    /// `"omit"`: no cookies at all, even same-origin, and none accepted from the reply.
+    Omit,
 }
 
 impl Credentials {
@@ -60,6 +63,7 @@ impl Credentials {
         match self {
             Self::SameOrigin => "same-origin",
             Self::Include => "include",
+            Self::Omit => "omit",
         }
     }
 }
@@ -233,6 +237,9 @@ pub struct HttpReply {
     pub body: String,
     /// The `Retry-After` header, if any.
     pub retry_after: Option<String>,
+    /// The `Date` header, if the browser let us read it (same origin, or listed in
+    /// `Access-Control-Expose-Headers`): the server's clock, for [`TokenReply::server_date`].
+    pub date: Option<String>,
 }
 
 impl HttpReply {
@@ -243,6 +250,7 @@ impl HttpReply {
             content_type: Some("application/json".to_owned()),
             body: body.into(),
             retry_after: None,
+            date: None,
         }
     }
 
@@ -260,6 +268,7 @@ impl fmt::Debug for HttpReply {
             .field("content_type", &self.content_type)
             .field("body", &format_args!("[{} bytes]", self.body.len()))
             .field("retry_after", &self.retry_after)
+            .field("date", &self.date)
             .finish()
     }
 }
@@ -274,6 +283,8 @@ pub struct TokenReply {
     pub refresh_token: Option<String>,
     /// The access token's lifetime (`expires_in`), when the server said.
     pub expires_in: Option<Duration>,
+    /// The server's clock when it answered (the reply's `Date` header), when readable.
+    pub server_date: Option<Timestamp>,
 }
 
 impl fmt::Debug for TokenReply {
@@ -285,6 +296,7 @@ impl fmt::Debug for TokenReply {
                 &self.refresh_token.as_ref().map(|_| "[redacted]"),
             )
             .field("expires_in", &self.expires_in)
+            .field("server_date", &self.server_date)
             .finish()
     }
 }
@@ -375,6 +387,17 @@ pub fn logout_request(config: &Config, access_token: &str) -> Option<HttpRequest
         HttpRequest::new(Endpoint::Logout, Method::Post, url, credentials(config))
             .with_bearer(access_token),
     )
+}
+
+/// The logout request for a session this client no longer holds (one a later login replaced):
+/// [`logout_request`] with its access token, never with cookies. In cookie mode the browser's
+/// refresh cookie already belongs to the session that replaced it, and sending it would log
+/// that one out; the reply's cookie-clearing header is not taken either.
+pub fn logout_replaced_request(config: &Config, access_token: &str) -> Option<HttpRequest> {
+    logout_request(config, access_token).map(|mut request| {
+        request.credentials = Credentials::Omit;
+        request
+    })
 }
 
 /// The current-user request, or a `config` error when the server has no such endpoint.
@@ -628,6 +651,7 @@ pub fn parse_token_reply(
         access_token,
         refresh_token,
         expires_in,
+        server_date: reply.date.as_deref().and_then(parse_http_date),
     })
 }
 
@@ -680,15 +704,18 @@ fn seconds_value(value: &Value) -> Option<Duration> {
 }
 
 /// A `Retry-After` value as a wait from `now`: delay-seconds (`"120"`) or an HTTP date
-/// (`"Wed, 21 Oct 2015 07:28:00 GMT"`, IMF-fixdate). A date in the past waits zero. `None` for
-/// anything else, so a malformed header falls back to normal backoff.
+/// (`"Wed, 21 Oct 2015 07:28:00 GMT"`, IMF-fixdate). A date in the past waits zero, and no wait
+/// is longer than [`schedule::MAX_RETRY_AFTER`]. `None` for anything else, so a malformed header
+/// falls back to normal backoff.
 pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
-    }
-    let at = parse_http_date(value)?;
-    Some(at.duration_since(now))
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits beyond u64 are still "a very long wait", not garbage.
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        parse_http_date(value)?.duration_since(now)
+    };
+    Some(wait.min(schedule::MAX_RETRY_AFTER))
 }
 
 /// Parses an IMF-fixdate (RFC 9110 §5.6.7), the only HTTP date format servers may send today.
@@ -770,6 +797,7 @@ mod tests {
             content_type: content_type.map(str::to_owned),
             body: body.to_owned(),
             retry_after: None,
+            date: None,
         }
     }
 
@@ -899,6 +927,7 @@ mod tests {
             access_token: "sekrit-access".into(),
             refresh_token: Some("sekrit-refresh".into()),
             expires_in: None,
+            server_date: None,
         };
         assert!(!format!("{tokens:?}").contains("sekrit"));
     }
@@ -923,6 +952,7 @@ mod tests {
                 access_token: "a".into(),
                 refresh_token: Some("r".into()),
                 expires_in: Some(Duration::from_secs(1800)),
+                server_date: None,
             })
         );
         // Minimal servers: no refresh token; odd expires_in shapes.
@@ -1154,6 +1184,20 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after(" 0 ", NOW), Some(Duration::ZERO));
+        // A year, a number past u64, or a date years away: capped, never a session-long block.
+        for hostile in [
+            "31536000",
+            "99999999999999999999999",
+            "Fri, 14 Nov 2053 22:15:00 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(hostile, NOW),
+                Some(schedule::MAX_RETRY_AFTER),
+                "{hostile:?}"
+            );
+        }
+        let err = error_for(Endpoint::Refresh, &with_retry(503, "31536000"), NOW);
+        assert_eq!(err.retry_after(), Some(schedule::MAX_RETRY_AFTER));
         for garbage in [
             "",
             "-1",

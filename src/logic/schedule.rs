@@ -37,6 +37,13 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// default refresh margin, so a recovering server is noticed within a minute.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
 
+/// The longest wait a server's `Retry-After` can impose. A proxy or a broken server answering
+/// `Retry-After: 31536000` would otherwise stop refreshes for a year, and the shared backoff would
+/// carry the block into every tab and across reloads, until the refresh token expired. Five
+/// minutes honours any real maintenance pause a token's life can bear; the session is kept
+/// meanwhile (its token may expire, and the first refresh after the wait saves it).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
+
 /// The window over which failed refresh attempts are counted.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -73,14 +80,15 @@ pub fn refresh_at(
 
 /// How long to wait before retry number `failures` (1 for the first retry).
 ///
-/// `retry_after` (the server's `Retry-After`) wins when present. Otherwise the ceiling is
+/// `retry_after` (the server's `Retry-After`, at most [`MAX_RETRY_AFTER`]) wins when present.
+/// Otherwise the ceiling is
 /// `BACKOFF_BASE × 2^(failures−1)`, capped at [`BACKOFF_CAP`], and the wait is
 /// `ceiling/2 + jitter × ceiling/2` with `jitter` in `[0, 1]` (clamped; NaN counts as 1): half
 /// fixed so retries never bunch up at zero, half random so tabs and clients do not retry in
 /// lockstep.
 pub fn backoff_delay(failures: u32, jitter: f64, retry_after: Option<Duration>) -> Duration {
     if let Some(wait) = retry_after {
-        return wait;
+        return wait.min(MAX_RETRY_AFTER);
     }
     let doublings = failures.saturating_sub(1).min(31);
     let ceiling = BACKOFF_BASE
@@ -186,7 +194,7 @@ impl AttemptWindow {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::logic::time::{ClockOffset, TokenTiming};
+    use crate::logic::time::{ClockEvidence, ClockOffset, TokenTiming};
     use proptest::prelude::*;
 
     fn ms(millis: i64) -> Timestamp {
@@ -274,6 +282,10 @@ mod tests {
             Duration::from_secs(120)
         );
         assert_eq!(backoff_delay(9, 1.0, Some(Duration::ZERO)), Duration::ZERO);
+        assert_eq!(
+            backoff_delay(1, 0.0, Some(Duration::from_secs(31_536_000))),
+            MAX_RETRY_AFTER
+        );
     }
 
     #[test]
@@ -357,9 +369,11 @@ mod tests {
 
         /// End to end with a skewed client clock: the refresh lands before the *server's* exp.
         ///
-        /// The server issues at its time `t`, stamping `iat` (truncated to whole seconds or
-        /// not) and `exp = iat + L`; the reply reaches a client whose clock is `skew` behind the
-        /// server's after `latency`.
+        /// The server issues at its time `t`, stamping `exp = t + L` and `iat` (truncated to
+        /// whole seconds or not, and possibly `iat_age` old, as simplejwt before 5.5 does); the
+        /// reply reaches a client whose clock is `skew` behind the server's after `latency`,
+        /// carrying one kind of clock evidence: the token alone, `expires_in`, or a `Date`
+        /// header.
         #[test]
         fn refresh_lands_before_the_servers_exp_despite_skew(
             server_issue in 1_600_000_000_000i64..1_900_000_000_000,
@@ -367,36 +381,66 @@ mod tests {
             lifetime_s in 3u64..=7 * 86_400,
             latency_ms in 0i64..=500,
             truncate in any::<bool>(),
-            with_iat in any::<bool>(),
+            iat_age_ms in prop_oneof![Just(0i64), 0i64..=2 * 86_400_000],
+            evidence in 0u8..3,
             margin_s in 0u64..=600,
         ) {
-            let iat_ms = if truncate { server_issue - server_issue.rem_euclid(1000) } else { server_issue };
-            let exp_ms = iat_ms + (lifetime_s as i64) * 1000;
-            let expires_in = Duration::from_secs(lifetime_s);
-            // The server really stops accepting the token at exp (PyJWT: `exp <= now`).
-            prop_assume!(exp_ms - server_issue >= 2_000);
+            let exp_ms = server_issue + (lifetime_s as i64) * 1000;
+            let stamp = |ms: i64| if truncate { ms - ms.rem_euclid(1000) } else { ms };
+            let iat_ms = stamp(server_issue - iat_age_ms);
             let received = ms(server_issue - skew_ms + latency_ms);
-            let timing = TokenTiming::at_receipt(
-                received,
-                Some(ms(exp_ms)),
-                with_iat.then_some(ms(iat_ms)),
-                // Without iat, the offset can only come from expires_in.
-                (!with_iat).then_some(expires_in),
+            let (server_date, expires_in) = match evidence {
+                0 => (None, None),
+                1 => (None, Some(Duration::from_secs(lifetime_s))),
+                // HTTP dates are whole seconds, always truncated.
+                _ => (Some(ms(server_issue - server_issue.rem_euclid(1000))), None),
+            };
+            // The one case no client can get right: an old iat is all there is, and read at face
+            // value the token arrives unusable (the client clock is far ahead). The client then
+            // believes the iat, as it must for a fresh one (README, "how refresh timing works").
+            prop_assume!(
+                iat_age_ms == 0
+                    || evidence != 0
+                    || exp_ms - received.as_millis() >= ClockOffset::MIN_USABLE_LIFE.as_millis() as i64
             );
+            let timing = TokenTiming::at_receipt(&ClockEvidence {
+                received_at: received,
+                server_date,
+                iat: Some(ms(iat_ms)),
+                exp: Some(ms(exp_ms)),
+                expires_in,
+            });
             let expires_at = timing.expires_at.unwrap_or(ms(i64::MAX));
             let lifetime = timing.lifetime.unwrap_or(Duration::ZERO);
             let at = refresh_at(expires_at, lifetime, Duration::from_secs(margin_s), received);
             prop_assert!(at >= received);
-            // On the server's clock, the refresh happens before the token dies there.
-            let server_time_at_refresh = at.as_millis() + skew_ms;
+            // The token is never used past its exp on the server's clock, beyond the latency a
+            // request takes to get there and the deadband within which clocks count as agreeing
+            // (the refresh margin, never under a second, covers both), and a refresh that was
+            // not due on arrival happens before the token dies there.
+            // An old iat, when it is all there is, also hides a server that is ahead by up to
+            // its age: only `Date` or `expires_in` can tell (README, the limits of skew).
+            let server_time_at_expiry = expires_at.as_millis() + skew_ms;
+            let hidden = if evidence == 0 { iat_age_ms.min(skew_ms.max(0)) } else { 0 };
+            let tolerance = latency_ms + ClockOffset::DEADBAND.as_millis() as i64 + hidden;
             prop_assert!(
-                server_time_at_refresh < exp_ms,
-                "refresh at server time {server_time_at_refresh} >= exp {exp_ms} (offset {:?})",
+                server_time_at_expiry <= exp_ms + tolerance,
+                "used until server time {server_time_at_expiry} > exp {exp_ms} (offset {:?})",
                 timing.clock_offset
             );
-            // And the offset estimate is within the latency and rounding of the true skew.
+            let server_time_at_refresh = at.as_millis() + skew_ms;
+            if at > received && hidden == 0 {
+                prop_assert!(
+                    server_time_at_refresh < exp_ms,
+                    "refresh at server time {server_time_at_refresh} >= exp {exp_ms} (offset {:?})",
+                    timing.clock_offset
+                );
+            }
+            // And an offset the client believes is within the latency and rounding of the
+            // true skew (and the age of an iat that was all it had).
             let error = timing.clock_offset.as_millis() - skew_ms;
-            prop_assert!((-latency_ms - 1_000..=1_000).contains(&error) || timing.clock_offset == ClockOffset::ZERO);
+            let stale = if evidence == 0 { iat_age_ms } else { 0 };
+            prop_assert!((-latency_ms - 1_000 - stale..=1_000).contains(&error) || timing.clock_offset == ClockOffset::ZERO);
         }
 
         /// Backoff stays within [ceiling/2, ceiling] and never exceeds the cap.

@@ -85,7 +85,9 @@ use crate::logic::config::Config;
 use crate::logic::error::{AuthError, ErrorCode};
 use crate::logic::protocol::{self, Endpoint, HttpReply, HttpRequest, TokenReply};
 use crate::logic::schedule::{self, AttemptWindow};
-use crate::logic::time::{is_expired, ClockOffset, Timestamp, TokenTiming};
+use crate::logic::time::{
+    is_expired, ClockEvidence, ClockOffset, ClockSource, Timestamp, TokenTiming,
+};
 use crate::logic::token::{decode_unverified, Claims};
 
 /// The longest delay a browser timer supports (`setTimeout` takes a signed 32-bit millisecond
@@ -175,6 +177,7 @@ pub struct Session {
     expires_at: Option<Timestamp>,
     received_at: Timestamp,
     clock_offset: ClockOffset,
+    clock_source: ClockSource,
     refresh_expires_at: Option<Timestamp>,
     lineage: String,
 }
@@ -193,8 +196,13 @@ impl Session {
         lineage: &str,
     ) -> Result<Self, AuthError> {
         let claims = decode_unverified(&tokens.access_token)?.into_claims();
-        let timing =
-            TokenTiming::at_receipt(received_at, claims.exp(), claims.iat(), tokens.expires_in);
+        let timing = TokenTiming::at_receipt(&ClockEvidence {
+            received_at,
+            server_date: tokens.server_date,
+            iat: claims.iat(),
+            exp: claims.exp(),
+            expires_in: tokens.expires_in,
+        });
         let refresh_token = tokens
             .refresh_token
             .or_else(|| previous_refresh_token.map(str::to_owned));
@@ -212,6 +220,7 @@ impl Session {
             expires_at: timing.expires_at,
             received_at,
             clock_offset: timing.clock_offset,
+            clock_source: timing.clock_source,
             refresh_expires_at,
             lineage: lineage.to_owned(),
         })
@@ -255,6 +264,11 @@ impl Session {
         self.clock_offset
     }
 
+    /// What the clock offset was estimated from.
+    pub fn clock_source(&self) -> ClockSource {
+        self.clock_source
+    }
+
     /// When the refresh token expires (local clock), when it is a JWT with `exp`.
     pub fn refresh_expires_at(&self) -> Option<Timestamp> {
         self.refresh_expires_at
@@ -296,6 +310,7 @@ impl Session {
             expires_at: self.expires_at.map(Timestamp::as_millis),
             received_at: self.received_at.as_millis(),
             clock_offset_ms: self.clock_offset.as_millis(),
+            clock_source: Some(self.clock_source.as_str().to_owned()),
             refresh_expires_at: self.refresh_expires_at.map(Timestamp::as_millis),
             api: api.map(str::to_owned),
             retry: retry.map(SharedRetry::to_json),
@@ -332,6 +347,10 @@ impl Session {
             expires_at: persisted.expires_at.map(Timestamp::from_millis),
             received_at: Timestamp::from_millis(persisted.received_at),
             clock_offset: ClockOffset::from_millis(persisted.clock_offset_ms),
+            clock_source: persisted
+                .clock_source
+                .as_deref()
+                .map_or(ClockSource::None, ClockSource::from_name),
             refresh_expires_at: persisted.refresh_expires_at.map(Timestamp::from_millis),
             lineage: persisted.sid,
         };
@@ -351,6 +370,7 @@ impl fmt::Debug for Session {
             .field("expires_at", &self.expires_at)
             .field("received_at", &self.received_at)
             .field("clock_offset", &self.clock_offset)
+            .field("clock_source", &self.clock_source)
             .field("refresh_expires_at", &self.refresh_expires_at)
             .field("lineage", &self.lineage)
             .finish_non_exhaustive()
@@ -376,6 +396,10 @@ struct PersistedSession {
     expires_at: Option<i64>,
     received_at: i64,
     clock_offset_ms: i64,
+    /// Where the offset came from ([`ClockSource::as_str`]); absent in values written before
+    /// it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock_source: Option<String>,
     refresh_expires_at: Option<i64>,
     /// The API the session belongs to (its login endpoint), so that a client of another API
     /// sharing the storage key never adopts it: it would send these tokens to its own servers.
@@ -422,7 +446,10 @@ impl SharedRetry {
     }
 
     /// The failures stored with a session, if any. Lenient: anything malformed is no hint.
-    fn from_storage(text: &str) -> Option<Self> {
+    /// Waits are capped as a `Retry-After` of our own would be ([`schedule::MAX_RETRY_AFTER`]
+    /// from `now`), so a value from a hostile page or an old build cannot block refreshes for
+    /// longer, in any tab or after a reload.
+    fn from_storage(text: &str, now: Timestamp) -> Option<Self> {
         let value: Value = serde_json::from_str(text).ok()?;
         let retry = value.get("retry")?;
         let millis = |key: &str| {
@@ -431,6 +458,7 @@ impl SharedRetry {
                 .and_then(Value::as_i64)
                 .map(Timestamp::from_millis)
         };
+        let latest = now.saturating_add(schedule::MAX_RETRY_AFTER.max(schedule::BACKOFF_CAP));
         let code = retry.get("code").and_then(Value::as_str)?;
         let code = [
             ErrorCode::Network,
@@ -453,8 +481,8 @@ impl SharedRetry {
                 .get("failures")
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())?,
-            retry_at: millis("retryAt")?,
-            not_before: millis("notBefore"),
+            retry_at: millis("retryAt")?.min(latest),
+            not_before: millis("notBefore").map(|at| at.min(latest)),
             code,
             status: retry
                 .get("status")
@@ -781,6 +809,8 @@ pub struct Diagnostics {
     pub last_error: Option<AuthError>,
     /// The server clock offset of the current session.
     pub clock_offset: ClockOffset,
+    /// What the clock offset was estimated from.
+    pub clock_source: ClockSource,
     /// Successful refreshes made by this machine.
     pub refresh_count: u64,
     /// Failed refresh attempts since the last success.
@@ -995,6 +1025,7 @@ impl SessionMachine {
                 .and_then(|session| self.auto_refresh_at(session)),
             last_error: self.last_error.clone(),
             clock_offset: session.map(Session::clock_offset).unwrap_or_default(),
+            clock_source: session.map(Session::clock_source).unwrap_or_default(),
             refresh_count: self.refresh_count,
             consecutive_failures: self.failures,
             retry_not_before: self.not_before.filter(|at| *at > now),
@@ -1199,7 +1230,21 @@ impl SessionMachine {
         else {
             return;
         };
-        if let Some(http) = protocol::logout_request(&self.config, &tokens.access_token) {
+        if let Some(http) = protocol::logout_replaced_request(&self.config, &tokens.access_token) {
+            let request = self.next_request();
+            out.push(Effect::Send { request, http });
+        }
+    }
+
+    /// A login made while signed in replaces the session here, and must not leave the old one
+    /// open on the server, where its refresh token would stay valid unseen: it is logged out
+    /// there, best effort like `logout()` (when the server has a logout endpoint). The reply
+    /// answers no caller and is ignored.
+    fn log_out_replaced(&mut self, replaced: Option<Session>, by: &Session, out: &mut Vec<Effect>) {
+        let Some(old) = replaced.filter(|old| old.access_token != by.access_token) else {
+            return;
+        };
+        if let Some(http) = protocol::logout_replaced_request(&self.config, &old.access_token) {
             let request = self.next_request();
             out.push(Effect::Send { request, http });
         }
@@ -1279,7 +1324,8 @@ impl SessionMachine {
         });
         match session {
             Ok(session) => {
-                self.session = Some(session.clone());
+                let replaced = self.session.replace(session.clone());
+                self.log_out_replaced(replaced, &session, out);
                 self.reset_refresh_state();
                 self.abandon_refresh(Settle::With(&session), now, out);
                 out.push(self.persist(&session, None));
@@ -1756,7 +1802,7 @@ impl SessionMachine {
     /// Counts the failed refreshes another tab stored with the current session as this tab's
     /// own: the window, the backoff step, `Retry-After`. Returns whether any was news.
     fn merge_failures(&mut self, text: &str, now: Timestamp) -> bool {
-        let Some(shared) = SharedRetry::from_storage(text) else {
+        let Some(shared) = SharedRetry::from_storage(text, now) else {
             return false;
         };
         // `merge` must run whatever the `Retry-After` says: it records the failures.
@@ -2163,6 +2209,7 @@ mod tests {
                 access_token: access_token.to_owned(),
                 refresh_token: Some("r-other".to_owned()),
                 expires_in: None,
+                server_date: None,
             };
             Session::from_tokens(tokens, None, at(received), &lineage)
                 .expect("token decodes")
@@ -2343,14 +2390,13 @@ mod tests {
                     "{name} at {secs}"
                 );
             }
-            let expected_hits = match name {
-                "refresh in flight" => 0,
-                _ => 1,
-            };
-            assert!(
-                hits >= expected_hits,
-                "{name}: the shortcut answered {hits} times"
-            );
+            // While a refresh is out, the token it replaces is never handed out by the shortcut;
+            // in every other state the shortcut is used at least once, so the comparison above
+            // ran.
+            match name {
+                "refresh in flight" => assert_eq!(hits, 0, "{name}: the shortcut answered"),
+                _ => assert!(hits >= 1, "{name}: the shortcut never answered"),
+            }
         }
     }
 
@@ -2491,7 +2537,7 @@ mod tests {
             ("login rejected", logging_in_memory, |fx| fx.reply(Ok(status(401, r#"{"detail": "Incorrect username or password"}"#))), 0.0, SignedOut, &["op1 err invalid_credentials"]),
             ("login offline", logging_in_memory, |fx| fx.reply(Err(AuthError::network("offline"))), 0.0, SignedOut, &["op1 err network"]),
             ("login with a malformed token", logging_in_memory, |fx| fx.reply(Ok(token_reply("not-a-jwt", None))), 0.0, SignedOut, &["op1 err invalid_token"]),
-            ("login answered by an html page", logging_in_memory, |fx| fx.reply(Ok(HttpReply { status: 200, content_type: Some("text/html".into()), body: "<html></html>".into(), retry_after: None })), 0.0, SignedOut, &["op1 err protocol"]),
+            ("login answered by an html page", logging_in_memory, |fx| fx.reply(Ok(HttpReply { status: 200, content_type: Some("text/html".into()), body: "<html></html>".into(), retry_after: None, date: None })), 0.0, SignedOut, &["op1 err protocol"]),
             // --- signed in (a1 expires at 1800, refresh due at 1740) ---
             ("valid token handed out", signed_in_memory, op2_get, 100.0, SignedIn, &["op2 token a1"]),
             ("expiring token refreshed first", signed_in_memory, op2_get, 1750.0, Refreshing, &["send refresh", "cancel tick"]),
@@ -2512,11 +2558,12 @@ mod tests {
             ("server down: retry soon", refreshing_memory, |fx| fx.reply(Ok(status(503, ""))), 1741.0, SignedIn, &["tick 1741.75", "emit REFRESH_FAILED a1"]),
             ("refresh token rejected", refreshing_memory, |fx| fx.reply(Ok(status(401, r#"{"detail": "Invalid refresh token"}"#))), 1741.0, SignedOut, &["clear", "emit REFRESH_FAILED null", "emit SIGNED_OUT null"]),
             ("rate limited: Retry-After", refreshing_memory, |fx| fx.reply(Ok(HttpReply { retry_after: Some("120".into()), ..status(429, "") })), 1741.0, SignedIn, &["tick 1861", "emit REFRESH_FAILED a1"]),
+            ("rate limited: a Retry-After of a year is capped at 5 minutes", refreshing_memory, |fx| fx.reply(Ok(HttpReply { retry_after: Some("31536000".into()), ..status(429, "") })), 1741.0, SignedIn, &["tick 2041", "emit REFRESH_FAILED a1"]),
             ("callers join the refresh", refreshing_memory, op2_get, 1742.0, Refreshing, &[]),
             ("logout during refresh", refreshing_memory, op2_logout, 1742.0, SignedOut, &["clear", "send logout", "emit SIGNED_OUT null"]),
             ("stale reply ignored", refreshing_memory, |_| Event::Response { request: RequestId(999), result: Ok(status(500, "")) }, 1742.0, Refreshing, &[]),
             ("offline past expiry: kept", refreshing_memory, |fx| fx.reply(Err(AuthError::network("offline"))), 1801.0, Expired, &["tick 1801.75", "emit REFRESH_FAILED a1"]),
-            ("broken endpoint: run out", refreshing_memory, |fx| fx.reply(Ok(HttpReply { status: 404, content_type: Some("text/html".into()), body: "<title>404</title>".into(), retry_after: None })), 1741.0, SignedIn, &["tick 1800", "emit REFRESH_FAILED a1"]),
+            ("broken endpoint: run out", refreshing_memory, |fx| fx.reply(Ok(HttpReply { status: 404, content_type: Some("text/html".into()), body: "<title>404</title>".into(), retry_after: None, date: None })), 1741.0, SignedIn, &["tick 1800", "emit REFRESH_FAILED a1"]),
             // --- expired, refreshable ---
             ("expired: refresh on demand", expired_memory, op2_get, 1801.5, Refreshing, &["send refresh", "cancel tick"]),
             ("expired: retry timer", expired_memory, tick, 1801.75, Refreshing, &["send refresh"]),
@@ -2593,6 +2640,7 @@ mod tests {
             access_token: access("x1", 0.0, 1800.0),
             refresh_token: Some("rx".into()),
             expires_in: None,
+            server_date: None,
         };
         Session::from_tokens(tokens, None, at(0.0), "other-login")
             .expect("decodes")
@@ -2741,6 +2789,7 @@ mod tests {
             access_token: access("a1", 0.0, 1800.0),
             refresh_token: Some("r1".into()),
             expires_in: None,
+            server_date: None,
         };
         Session::from_tokens(tokens, None, at(0.0), "login-1")
             .expect("decodes")
@@ -3170,6 +3219,133 @@ mod tests {
         assert!(fx.machine.session().is_none());
     }
 
+    /// A second login replaces the session here and logs the first one out on the server, with
+    /// the old access token and no cookies (in cookie mode the browser's refresh cookie is the
+    /// new session's by then). Its reply changes nothing.
+    #[test]
+    fn a_login_while_signed_in_logs_the_old_session_out_there() {
+        for (label, mut fx) in [
+            ("bearer", signed_in_memory()),
+            (
+                "cookie",
+                signed_in(config(
+                    r#"{"baseUrl": "https://api.test", "storage": "memory", "refresh": {"via": "cookie"}}"#,
+                )),
+            ),
+        ] {
+            let old_token = fx
+                .machine
+                .session()
+                .expect("signed in")
+                .access_token()
+                .to_owned();
+            let login = Event::Login {
+                op: OpId(5),
+                username: "bob".into(),
+                password: "pw".into(),
+            };
+            fx.feed(login, 10.0);
+            let reply = fx.reply(Ok(token_reply(&access("b1", 10.0, 1800.0), Some("rb"))));
+            let effects = fx.feed(reply, 10.0);
+            assert_eq!(
+                describe(&effects),
+                [
+                    "persist b1",
+                    "send logout",
+                    "tick 1750",
+                    "emit SIGNED_IN b1",
+                    "op5 session b1"
+                ],
+                "{label}"
+            );
+            let logout = effects
+                .iter()
+                .find_map(|effect| match effect {
+                    Effect::Send { http, .. } => Some(http.clone()),
+                    _ => None,
+                })
+                .expect("a logout was sent");
+            let authorization = logout
+                .headers
+                .iter()
+                .find(|(name, _)| name == "Authorization")
+                .map(|(_, value)| value.clone());
+            assert_eq!(
+                authorization,
+                Some(format!("Bearer {old_token}")),
+                "{label}"
+            );
+            assert_eq!(logout.credentials, protocol::Credentials::Omit, "{label}");
+            // Its reply, whatever it is, answers no caller and keeps the new session.
+            for result in [
+                Ok(status(200, "{}")),
+                Ok(status(401, "{}")),
+                Err(AuthError::network("down")),
+            ] {
+                let answer = fx.reply(result);
+                assert!(describe(&fx.feed(answer, 11.0)).is_empty(), "{label}");
+            }
+            assert_eq!(
+                jti(fx.machine.session().expect("new session").access_token()),
+                "b1"
+            );
+        }
+        // A server without a logout endpoint: nothing to send.
+        let mut fx = signed_in(config(
+            r#"{"baseUrl": "https://api.test", "storage": "memory", "endpoints": {"logout": null}}"#,
+        ));
+        let login = Event::Login {
+            op: OpId(5),
+            username: "bob".into(),
+            password: "pw".into(),
+        };
+        fx.feed(login, 10.0);
+        let reply = fx.reply(Ok(token_reply(&access("b1", 10.0, 1800.0), Some("rb"))));
+        assert!(!describe(&fx.feed(reply, 10.0)).contains(&"send logout".to_owned()));
+    }
+
+    /// A `Retry-After` of a year that another tab stored (or an old build, or a hostile script
+    /// on the origin) holds refreshes back no longer than one this tab received: not after a
+    /// storage event, and not after a reload.
+    #[test]
+    fn a_retry_after_stored_by_another_tab_is_capped_too() {
+        let year = 31_536_000.0;
+        let mut fx = signed_in_local();
+        let stored = fx.machine.session().expect("signed in").to_storage_with(
+            None,
+            Some(&SharedRetry {
+                failed_at: vec![at(100.0)],
+                failures: 1,
+                retry_at: at(100.0 + year),
+                not_before: Some(at(100.0 + year)),
+                code: ErrorCode::RateLimited,
+                status: Some(429),
+            }),
+        );
+        let cap = at(100.0 + schedule::MAX_RETRY_AFTER.as_secs_f64());
+        let heard = fx.feed(
+            Event::StorageChanged {
+                stored: Some(stored.clone()),
+            },
+            100.0,
+        );
+        assert!(describe(&heard).contains(&"emit REFRESH_FAILED a1".to_owned()));
+        let diagnostics = fx.machine.diagnostics(at(100.0));
+        assert_eq!(diagnostics.retry_not_before, Some(cap));
+        assert!(diagnostics.next_refresh_at.is_some_and(|next| next <= cap));
+        // A reload reads the same value.
+        let mut reloaded = Fixture::new(local());
+        reloaded.feed(
+            Event::Start {
+                stored: Ok(Some(stored)),
+            },
+            100.0,
+        );
+        let diagnostics = reloaded.machine.diagnostics(at(100.0));
+        assert_eq!(diagnostics.retry_not_before, Some(cap));
+        assert!(diagnostics.next_refresh_at.is_some_and(|next| next <= cap));
+    }
+
     #[test]
     fn a_login_during_a_refresh_wins() {
         let mut fx = refreshing_memory();
@@ -3189,6 +3365,7 @@ mod tests {
             describe(&effects),
             [
                 "persist b1",
+                "send logout",
                 "tick 3482",
                 "emit SIGNED_IN b1",
                 "op2 token b1",
@@ -3615,8 +3792,10 @@ mod tests {
             let _ = Session::from_storage(&text);
         }
 
-        /// Random event sequences never panic, never send two refreshes at once, and every
-        /// call is settled exactly once.
+        /// Random event sequences never panic and keep the machine's promises: a refresh token is
+        /// never sent twice at once, no token is handed out past its expiry, every call is
+        /// settled exactly once (and is settled once the outside world has answered every
+        /// request and lock), and the phase agrees with the session and what listeners heard.
         #[test]
         fn random_event_sequences_stay_consistent(
             steps in proptest::collection::vec((0u8..12, 0u32..4_000), 1..60),
@@ -3625,12 +3804,69 @@ mod tests {
             let mut fx = if shared { signed_out(local()) } else { signed_out(memory()) };
             let mut now = 0.0;
             let mut next_op = 100u64;
+            let mut serial = 0u32;
             let mut open_ops: Vec<u64> = Vec::new();
-            let mut in_flight_refreshes: Vec<RequestId> = Vec::new();
+            // Refresh requests still unanswered, with the refresh token each one carries.
+            let mut refreshes_out: Vec<(RequestId, Option<String>)> = Vec::new();
             let mut pending: Vec<RequestId> = Vec::new();
+            let mut heard: Option<bool> = None;
+            let feed = |fx: &mut Fixture, event: Event, now: f64, open_ops: &mut Vec<u64>, pending: &mut Vec<RequestId>, refreshes_out: &mut Vec<(RequestId, Option<String>)>, heard: &mut Option<bool>| -> Result<(), proptest::test_runner::TestCaseError> {
+                if let Event::Response { request, .. } = &event {
+                    refreshes_out.retain(|(id, _)| id != request);
+                }
+                let effects = fx.feed(event, now);
+                for effect in &effects {
+                    match effect {
+                        Effect::Send { request, http } => {
+                            pending.push(*request);
+                            if http.endpoint == Endpoint::Refresh {
+                                let token = fx.machine.session().and_then(Session::refresh_token).map(str::to_owned);
+                                proptest::prop_assert!(
+                                    !refreshes_out.iter().any(|(_, other)| *other == token),
+                                    "a refresh token was sent while a refresh carrying it was still out"
+                                );
+                                refreshes_out.push((*request, token));
+                            }
+                        }
+                        Effect::Complete { op, result } => {
+                            let index = open_ops.iter().position(|o| *o == op.0);
+                            proptest::prop_assert!(index.is_some(), "op{} settled twice or never opened", op.0);
+                            if let Some(index) = index {
+                                open_ops.remove(index);
+                            }
+                            if let Ok(Outcome::AccessToken(Some(token))) = result {
+                                let exp = decode_unverified(token).ok().and_then(|t| t.claims().exp());
+                                proptest::prop_assert!(exp.is_some_and(|exp| exp > at(now)), "op{} got an expired token", op.0);
+                            }
+                        }
+                        Effect::ScheduleTick { at: when } => proptest::prop_assert!(*when >= at(now)),
+                        Effect::Emit { session, .. } => *heard = Some(session.is_some()),
+                        _ => {}
+                    }
+                }
+                // The phase agrees with the session, its expiry and the refresh in flight, and
+                // the last event listeners heard told them whether there is a session.
+                let phase = fx.machine.phase(at(now));
+                let session = fx.machine.session();
+                let expired = session.is_some_and(|s| s.is_expired(at(now), Duration::ZERO));
+                let expected = match (session, fx.machine.refresh.is_some()) {
+                    (None, _) => Phase::SignedOut,
+                    (Some(_), true) => Phase::Refreshing,
+                    (Some(_), false) if expired => Phase::Expired,
+                    (Some(_), false) => Phase::SignedIn,
+                };
+                proptest::prop_assert_eq!(phase, expected);
+                proptest::prop_assert!(fx.machine.refresh.is_none() || session.is_some(), "a refresh without a session");
+                proptest::prop_assert_eq!(fx.machine.is_authenticated(at(now)), session.is_some() && !expired);
+                if let Some(has_session) = *heard {
+                    proptest::prop_assert_eq!(has_session, session.is_some(), "listeners were told otherwise");
+                }
+                Ok(())
+            };
             for (kind, dt) in steps {
                 now += f64::from(dt) / 4.0;
                 next_op += 1;
+                serial += 1;
                 let op = OpId(next_op);
                 let event = match kind {
                     0 => Event::Login { op, username: "u".into(), password: "p".into() },
@@ -3639,7 +3875,7 @@ mod tests {
                     4 => Event::Logout { op },
                     5 => Event::TokenRejected { op, token: fx.machine.session().map(|s| s.access_token().to_owned()).unwrap_or_default() },
                     6 | 7 => match pending.pop() {
-                        Some(request) => Event::Response { request, result: Ok(token_reply(&access("x", now, 60.0), Some("r"))) },
+                        Some(request) => Event::Response { request, result: Ok(token_reply(&access("x", now, 60.0), Some(&format!("r{serial}")))) },
                         None => Event::Tick,
                     },
                     8 => match pending.pop() {
@@ -3659,37 +3895,23 @@ mod tests {
                 if matches!(event, Event::Login { .. } | Event::Refresh { .. } | Event::GetAccessToken { .. } | Event::Logout { .. } | Event::TokenRejected { .. }) {
                     open_ops.push(next_op);
                 }
-                let effects = fx.feed(event, now);
-                for effect in &effects {
-                    match effect {
-                        Effect::Send { request, http } => {
-                            pending.push(*request);
-                            if http.endpoint == Endpoint::Refresh {
-                                in_flight_refreshes.push(*request);
-                            }
-                        }
-                        Effect::Complete { op, .. } => {
-                            let index = open_ops.iter().position(|o| *o == op.0);
-                            proptest::prop_assert!(index.is_some(), "op{} settled twice or never opened", op.0);
-                            if let Some(index) = index {
-                                open_ops.remove(index);
-                            }
-                        }
-                        Effect::ScheduleTick { at: when } => proptest::prop_assert!(*when >= at(now)),
-                        _ => {}
-                    }
-                }
-                // Single flight: at most one refresh request is unanswered.
-                in_flight_refreshes.retain(|r| pending.contains(r));
-                let live = in_flight_refreshes
-                    .iter()
-                    .filter(|r| matches!(&fx.machine.refresh, Some(InFlight { stage: Stage::Sending { request, .. }, .. }) if request == *r))
-                    .count();
-                proptest::prop_assert!(live <= 1);
-                // A session is only ever held together with consistent phase.
-                let phase = fx.machine.phase(at(now));
-                proptest::prop_assert_eq!(phase == Phase::SignedOut, fx.machine.session().is_none());
+                feed(&mut fx, event, now, &mut open_ops, &mut pending, &mut refreshes_out, &mut heard)?;
             }
+            // The outside world answers everything: every request (a network error, so nothing
+            // new starts on success) and the lock a refresh waits for. Every call is then settled.
+            for _ in 0..64 {
+                let waiting_lock = match &fx.machine.refresh {
+                    Some(InFlight { stage: Stage::WaitingLock(lock), .. }) => Some(*lock),
+                    _ => None,
+                };
+                let event = match (pending.pop(), waiting_lock) {
+                    (Some(request), _) => Event::Response { request, result: Err(AuthError::network("down")) },
+                    (None, Some(lock)) => Event::LockAcquired { lock, stored: Ok(fx.stored()) },
+                    (None, None) => break,
+                };
+                feed(&mut fx, event, now, &mut open_ops, &mut pending, &mut refreshes_out, &mut heard)?;
+            }
+            proptest::prop_assert!(open_ops.is_empty(), "calls never settled: {:?}", open_ops);
         }
     }
 }

@@ -6,13 +6,12 @@
 //! Two clocks are in play: this device's and the server's. Tokens state `exp` and `iat` on the
 //! server's clock, timers run on ours, and laptops and phones are routinely minutes (sometimes
 //! hours, with a timezone bug on the server) apart. [`ClockOffset::estimate`] measures the gap
-//! when a token arrives, and everything after that works in local time.
+//! when a token arrives, from the best evidence the reply carries ([`ClockEvidence`]), and
+//! everything after that works in local time.
 //!
-//! Nothing here reads the system clock: the core takes `now` as an argument, and drivers inject
-//! a [`Clock`] (jwt-compact's `TimeOptions { leeway, clock_fn }` pattern), so tests use a
-//! [`ManualClock`] and `Date.now()` stays in the browser driver.
+//! Nothing here reads the system clock: the core takes `now` as an argument and `Date.now()`
+//! stays in the browser driver, so tests pass fixed instants.
 
-use std::cell::Cell;
 use std::time::Duration;
 
 /// An instant, in whole milliseconds since the Unix epoch (the unit of JavaScript's `Date.now()`).
@@ -69,51 +68,6 @@ fn signed_millis_between(earlier: Timestamp, later: Timestamp) -> i64 {
     later.0.saturating_sub(earlier.0)
 }
 
-/// A source of the current time, injected so the core never reads a real clock.
-///
-/// Any `Fn() -> Timestamp` is a clock, so a driver can pass `|| Timestamp::from_millis(now_ms())`.
-pub trait Clock {
-    /// The current instant on this device's clock.
-    fn now(&self) -> Timestamp;
-}
-
-impl<F: Fn() -> Timestamp> Clock for F {
-    fn now(&self) -> Timestamp {
-        self()
-    }
-}
-
-/// A clock that only moves when told to: for tests and deterministic replays.
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    now: Cell<Timestamp>,
-}
-
-impl ManualClock {
-    /// A clock standing at `start`.
-    pub fn new(start: Timestamp) -> Self {
-        Self {
-            now: Cell::new(start),
-        }
-    }
-
-    /// Moves the clock to `instant` (backwards too, like a user fixing their clock).
-    pub fn set(&self, instant: Timestamp) {
-        self.now.set(instant);
-    }
-
-    /// Moves the clock forward by `span`.
-    pub fn advance(&self, span: Duration) {
-        self.now.set(self.now.get().saturating_add(span));
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        self.now.get()
-    }
-}
-
 /// Whether a token whose expiry (on this device's clock) is `expires_at` counts as expired at
 /// `now`, tolerating `leeway` of clock error (`leewaySeconds`).
 ///
@@ -121,32 +75,6 @@ impl Clock for ManualClock {
 /// already expired.
 pub fn is_expired(expires_at: Timestamp, now: Timestamp, leeway: Duration) -> bool {
     now >= expires_at.saturating_add(leeway)
-}
-
-/// A clock plus the leeway used when judging expiry, after jwt-compact's `TimeOptions`.
-#[derive(Debug, Clone)]
-pub struct TimeOptions<C = fn() -> Timestamp> {
-    /// Clock tolerance when judging expiry.
-    pub leeway: Duration,
-    /// Where the current time comes from.
-    pub clock: C,
-}
-
-impl<C: Clock> TimeOptions<C> {
-    /// Options with `leeway` reading time from `clock`.
-    pub fn new(leeway: Duration, clock: C) -> Self {
-        Self { leeway, clock }
-    }
-
-    /// The current instant.
-    pub fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    /// Whether `expires_at` (local clock) has passed, with leeway.
-    pub fn is_expired(&self, expires_at: Timestamp) -> bool {
-        is_expired(expires_at, self.now(), self.leeway)
-    }
 }
 
 /// How far the server's clock is ahead of this device's: `server − local`, in milliseconds.
@@ -172,6 +100,14 @@ impl ClockOffset {
     /// ±14 hours, and a garbage `iat` (say 0) must not push expiry decades away.
     pub const MAX_PLAUSIBLE: Duration = Duration::from_secs(24 * 60 * 60);
 
+    /// A token that arrives with less than this left, read at face value, cannot be used as it
+    /// is: only then may a past issue time move its expiry later ([`ClockOffset::estimate`],
+    /// rule 3).
+    /// Two seconds: the shortest lifetime the refresh schedule handles without refreshing on
+    /// arrival (half the lifetime, and at least [`MIN_MARGIN`](crate::logic::schedule::MIN_MARGIN),
+    /// before expiry).
+    pub const MIN_USABLE_LIFE: Duration = Duration::from_secs(2);
+
     /// An offset of `millis` milliseconds (`server − local`).
     pub const fn from_millis(millis: i64) -> Self {
         Self(millis)
@@ -192,29 +128,65 @@ impl ClockOffset {
         Timestamp(local.0.saturating_add(self.0))
     }
 
-    /// Estimates the offset from a token received at local time `received_at`.
+    /// Estimates the offset from the evidence a token reply carries, strongest first (the
+    /// README's "how refresh timing works" states the same rules):
     ///
-    /// The server stamped the token when it answered, so its "now" at that moment was about
-    /// `iat`, or `exp − expires_in` when the reply carries `expires_in`; our "now" was
-    /// `received_at`. `iat` is preferred (it is a statement about the same token); `expires_in`
-    /// is used without it.
+    /// 1. **`Date`**: the reply's `Date` header is the server's clock when it answered, whatever
+    ///    the token says. Readable same-origin, or cross-origin when the server lists it in
+    ///    `Access-Control-Expose-Headers`.
+    /// 2. **The token's issue time**: `exp − expires_in` when the reply has `expires_in`, else
+    ///    `iat`. One that is in our future proves that the server is ahead; believing it moves
+    ///    refreshes earlier, which is always safe.
+    /// 3. **An issue time in our past** is weak evidence: the server may be behind, or the stamp
+    ///    may just be old (djangorestframework-simplejwt before 5.5 gives a refreshed access
+    ///    token the `iat` of its refresh token, hours or days old, with `exp` = now + lifetime).
+    ///    Believing an old stamp would use the token long after its real expiry. So it is used
+    ///    only when it must be: when the token, read at face value, arrives with less than
+    ///    [`MIN_USABLE_LIFE`](Self::MIN_USABLE_LIFE) left (a client clock far ahead of the
+    ///    server's would otherwise refresh in a loop). It then moves expiry later by the gap,
+    ///    which gives the token exactly the lifetime it states (`exp − iat`). Otherwise `exp` is
+    ///    taken at face value, which is early, never late, when the server is behind.
     ///
-    /// Errors are pushed towards "server ahead", the side on which we refresh early rather than
-    /// late: a stamp in whole seconds is taken as the *end* of that second (python-jose and
-    /// PyJWT truncate, so the server's real "now" was up to a second later). Gaps within
-    /// [`DEADBAND`](Self::DEADBAND) either way, and beyond
+    /// Every measurement is pushed towards "server ahead", the side on which we refresh early
+    /// rather than late: a stamp in whole seconds is taken as the *end* of that second (HTTP
+    /// dates, python-jose and PyJWT truncate, so the server's real "now" was up to a second
+    /// later). Gaps within [`DEADBAND`](Self::DEADBAND) either way, and beyond
     /// [`MAX_PLAUSIBLE`](Self::MAX_PLAUSIBLE), give [`ZERO`](Self::ZERO).
-    pub fn estimate(
-        received_at: Timestamp,
-        iat: Option<Timestamp>,
-        exp: Option<Timestamp>,
-        expires_in: Option<Duration>,
-    ) -> Self {
-        let stamp = match (iat, exp, expires_in) {
-            (Some(iat), _, _) => iat,
-            (None, Some(exp), Some(expires_in)) => exp.saturating_sub(expires_in),
-            _ => return Self::ZERO,
+    pub fn estimate(evidence: &ClockEvidence) -> (Self, ClockSource) {
+        let gap = |stamp: Timestamp| Self::measure(evidence.received_at, stamp);
+        if let Some(offset) = evidence.server_date.and_then(gap) {
+            return (offset, ClockSource::Date);
+        }
+        // The token's own stamps: `exp − expires_in` is the moment `exp` was computed from, so
+        // it beats an `iat` that may have been copied from an older token.
+        let issued = match (evidence.exp, evidence.expires_in) {
+            (Some(exp), Some(expires_in)) => {
+                Some((exp.saturating_sub(expires_in), ClockSource::ExpiresIn))
+            }
+            _ => evidence.iat.map(|iat| (iat, ClockSource::Iat)),
         };
+        let Some((offset, source)) = issued.and_then(|(stamp, source)| Some((gap(stamp)?, source)))
+        else {
+            return (Self::ZERO, ClockSource::None);
+        };
+        // Ahead, or in agreement within the deadband.
+        if offset.0 >= 0 {
+            return (offset, source);
+        }
+        let usable_at_face_value = evidence
+            .exp
+            .is_none_or(|exp| exp.duration_since(evidence.received_at) >= Self::MIN_USABLE_LIFE);
+        if usable_at_face_value {
+            (Self::ZERO, ClockSource::None)
+        } else {
+            (offset, source)
+        }
+    }
+
+    /// The offset that a server stamp `stamp` (server clock) implies for a reply received at
+    /// `received_at` (local clock); `None` when the stamp is implausible. Within the deadband it
+    /// is [`ZERO`](Self::ZERO): the clocks agree as far as a stamp can tell.
+    fn measure(received_at: Timestamp, stamp: Timestamp) -> Option<Self> {
         let server_now = if stamp.0.rem_euclid(1000) == 0 {
             stamp.saturating_add(Duration::from_millis(999))
         } else {
@@ -222,12 +194,65 @@ impl ClockOffset {
         };
         let raw = signed_millis_between(received_at, server_now);
         let magnitude = Duration::from_millis(raw.unsigned_abs());
-        if magnitude > Self::MAX_PLAUSIBLE || magnitude < Self::DEADBAND {
-            Self::ZERO
+        if magnitude > Self::MAX_PLAUSIBLE {
+            None
+        } else if magnitude < Self::DEADBAND {
+            Some(Self::ZERO)
         } else {
-            Self(raw)
+            Some(Self(raw))
         }
     }
+}
+
+/// Where a [`ClockOffset`] came from ([`ClockOffset::estimate`]), strongest first; shown by
+/// `getDiagnostics()` as `clockOffsetSource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ClockSource {
+    /// The reply's `Date` header.
+    Date,
+    /// The token's `exp` less the reply's `expires_in`.
+    ExpiresIn,
+    /// The token's `iat`.
+    Iat,
+    /// No usable evidence: the clocks are taken to agree.
+    #[default]
+    None,
+}
+
+impl ClockSource {
+    /// The name in diagnostics and in stored sessions: `"date"`, `"expires_in"`, `"iat"` or
+    /// `"none"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Date => "date",
+            Self::ExpiresIn => "expires_in",
+            Self::Iat => "iat",
+            Self::None => "none",
+        }
+    }
+
+    /// The source named `name` ([`ClockSource::as_str`]); anything else is `None`.
+    pub fn from_name(name: &str) -> Self {
+        [Self::Date, Self::ExpiresIn, Self::Iat]
+            .into_iter()
+            .find(|source| source.as_str() == name)
+            .unwrap_or(Self::None)
+    }
+}
+
+/// What a token reply tells about the server's clock, for [`ClockOffset::estimate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockEvidence {
+    /// When the reply arrived (local clock).
+    pub received_at: Timestamp,
+    /// The reply's `Date` header (server clock), when the browser let us read it.
+    pub server_date: Option<Timestamp>,
+    /// The access token's `iat` (server clock).
+    pub iat: Option<Timestamp>,
+    /// The access token's `exp` (server clock).
+    pub exp: Option<Timestamp>,
+    /// The reply's `expires_in`.
+    pub expires_in: Option<Duration>,
 }
 
 /// When a token expires and how long it lived, on this device's clock, worked out once when
@@ -241,23 +266,22 @@ pub struct TokenTiming {
     pub lifetime: Option<Duration>,
     /// The estimated server clock offset ([`ClockOffset::estimate`]).
     pub clock_offset: ClockOffset,
+    /// What the offset was estimated from.
+    pub clock_source: ClockSource,
 }
 
 impl TokenTiming {
-    /// The timing of a token received at `received_at` (local) with claims `exp` and `iat`
-    /// (server clock) and the reply's `expires_in`.
+    /// The timing of a token, from what its reply says of the server's clock.
     ///
     /// The expiry is the earlier of `exp` moved onto our clock and `received_at + expires_in`,
     /// so a server whose two statements disagree is taken at its stricter word.
-    pub fn at_receipt(
-        received_at: Timestamp,
-        exp: Option<Timestamp>,
-        iat: Option<Timestamp>,
-        expires_in: Option<Duration>,
-    ) -> Self {
-        let clock_offset = ClockOffset::estimate(received_at, iat, exp, expires_in);
-        let from_exp = exp.map(|exp| clock_offset.to_local(exp));
-        let from_expires_in = expires_in.map(|span| received_at.saturating_add(span));
+    pub fn at_receipt(evidence: &ClockEvidence) -> Self {
+        let (clock_offset, clock_source) = ClockOffset::estimate(evidence);
+        let received_at = evidence.received_at;
+        let from_exp = evidence.exp.map(|exp| clock_offset.to_local(exp));
+        let from_expires_in = evidence
+            .expires_in
+            .map(|span| received_at.saturating_add(span));
         let expires_at = match (from_exp, from_expires_in) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -266,6 +290,7 @@ impl TokenTiming {
             expires_at,
             lifetime: expires_at.map(|at| at.duration_since(received_at)),
             clock_offset,
+            clock_source,
         }
     }
 }
@@ -294,22 +319,6 @@ mod tests {
     }
 
     #[test]
-    fn clocks_are_injected() {
-        let clock = ManualClock::new(at(100));
-        assert_eq!(clock.now(), at(100));
-        clock.advance(Duration::from_millis(1500));
-        assert_eq!(clock.now().as_millis(), 101_500);
-        clock.set(at(50));
-        assert_eq!(clock.now(), at(50));
-        let fixed = || at(7);
-        assert_eq!(Clock::now(&fixed), at(7));
-        let options = TimeOptions::new(Duration::from_secs(5), ManualClock::new(at(104)));
-        assert!(!options.is_expired(at(100)), "within leeway");
-        options.clock.advance(Duration::from_secs(1));
-        assert!(options.is_expired(at(100)), "leeway used up");
-    }
-
-    #[test]
     fn expiry_is_exclusive_and_leeway_extends_it() {
         // (exp, now, leeway) -> expired
         let cases = [
@@ -328,92 +337,321 @@ mod tests {
         }
     }
 
+    fn evidence(
+        received_ms: i64,
+        server_date: Option<Timestamp>,
+        iat: Option<Timestamp>,
+        exp: Option<Timestamp>,
+        expires_in: Option<Duration>,
+    ) -> ClockEvidence {
+        ClockEvidence {
+            received_at: Timestamp::from_millis(received_ms),
+            server_date,
+            iat,
+            exp,
+            expires_in,
+        }
+    }
+
     #[test]
-    fn offset_is_estimated_from_iat_then_expires_in() {
-        let received = Timestamp::from_millis(1_000_000_000);
+    fn offset_comes_from_the_strongest_evidence() {
+        const RECEIVED: i64 = 1_000_000_000;
+        const HOUR: i64 = 3_600_000;
         let ms = |m: i64| Some(Timestamp::from_millis(m));
         let secs = |s: u64| Some(Duration::from_secs(s));
-        // (iat ms, exp ms, expires_in) -> offset ms. Whole-second stamps count as the end of
-        // their second (+999 ms): servers truncate.
-        type Case = (Option<Timestamp>, Option<Timestamp>, Option<Duration>, i64);
-        let cases: [Case; 13] = [
-            // Server five minutes ahead, told by a float iat.
-            (ms(1_000_300_250), ms(1_002_100_250), None, 300_250),
-            // The same with an integer iat.
-            (ms(1_000_300_000), ms(1_002_100_000), None, 300_999),
-            // Server an hour behind (naive local time on the server).
-            (ms(996_400_000), ms(998_200_000), None, -3_599_001),
-            // iat wins over expires_in.
-            (ms(1_000_300_000), ms(1_002_100_000), secs(60), 300_999),
-            // Without iat, exp − expires_in is the server's now.
-            (None, ms(1_001_920_000), secs(1_800), 120_999),
-            // Clocks agree, integer iat: under a second either way cannot be told from agreement
-            // (whole-second stamps), so the session keeps its exact `exp`.
-            (ms(999_999_000), ms(1_001_799_000), None, 0),
-            (ms(1_000_000_000), None, None, 0),
-            // A second or more ahead is believed.
-            (ms(1_000_001_000), None, None, 1_999),
-            // Server slightly behind (latency): ignored.
-            (ms(999_999_500), None, None, 0),
-            // Server clearly behind: believed.
-            (ms(999_998_500), None, None, -1_500),
-            // Nothing to go on.
-            (None, ms(1_001_800_000), None, 0),
-            // A garbage iat is ignored rather than believed.
-            (ms(0), ms(1_001_800_000), None, 0),
-            (ms(1_000_000_000 + 2 * 86_400_000), None, None, 0),
-        ];
-        for (iat, exp, expires_in, expected) in cases {
-            let offset = ClockOffset::estimate(received, iat, exp, expires_in);
-            assert_eq!(
-                offset.as_millis(),
-                expected,
-                "iat {iat:?} exp {exp:?} expires_in {expires_in:?}"
-            );
-        }
-        assert_eq!(
-            ClockOffset::estimate(received, None, None, secs(60)),
-            ClockOffset::ZERO
+        use ClockSource::{Date, ExpiresIn, Iat, None as Nothing};
+        // (Date, iat, exp, expires_in) -> (offset ms, source). Whole-second stamps count as the
+        // end of their second (+999 ms): servers truncate.
+        type Case = (
+            &'static str,
+            Option<Timestamp>,
+            Option<Timestamp>,
+            Option<Timestamp>,
+            Option<Duration>,
+            i64,
+            ClockSource,
         );
+        let cases: [Case; 23] = [
+            (
+                "server 5 min ahead, float iat",
+                None,
+                ms(1_000_300_250),
+                ms(1_002_100_250),
+                None,
+                300_250,
+                Iat,
+            ),
+            (
+                "server 5 min ahead, integer iat",
+                None,
+                ms(1_000_300_000),
+                ms(1_002_100_000),
+                None,
+                300_999,
+                Iat,
+            ),
+            (
+                "a second or more ahead is believed",
+                None,
+                ms(1_000_001_000),
+                None,
+                None,
+                1_999,
+                Iat,
+            ),
+            // A past iat is believed only when the token would otherwise arrive unusable.
+            (
+                "server an hour behind: exp is in our past",
+                None,
+                ms(RECEIVED - HOUR),
+                ms(RECEIVED - HOUR + 1_800_000),
+                None,
+                -3_599_001,
+                Iat,
+            ),
+            (
+                "client 10 min ahead, 5-min token",
+                None,
+                ms(RECEIVED - 600_000),
+                ms(RECEIVED - 300_000),
+                None,
+                -599_001,
+                Iat,
+            ),
+            (
+                "iat an hour old (simplejwt < 5.5), exp now + 5 s",
+                None,
+                ms(RECEIVED - HOUR),
+                ms(RECEIVED + 5_000),
+                None,
+                0,
+                Nothing,
+            ),
+            (
+                "iat a day old, exp now + 5 s",
+                None,
+                ms(RECEIVED - 24 * HOUR),
+                ms(RECEIVED + 5_000),
+                None,
+                0,
+                Nothing,
+            ),
+            (
+                "iat 2 min old, exp now + 2 s: usable at face value",
+                None,
+                ms(RECEIVED - 120_000),
+                ms(RECEIVED + 2_000),
+                None,
+                0,
+                Nothing,
+            ),
+            (
+                "iat 2 min old, exp now + 1.9 s: not usable",
+                None,
+                ms(RECEIVED - 120_000),
+                ms(RECEIVED + 1_900),
+                None,
+                -119_001,
+                Iat,
+            ),
+            (
+                "a past iat and no exp: nothing to correct",
+                None,
+                ms(RECEIVED - 1_500),
+                None,
+                None,
+                0,
+                Nothing,
+            ),
+            (
+                "slightly behind (latency): agreement",
+                None,
+                ms(RECEIVED - 500),
+                ms(RECEIVED - 200),
+                None,
+                0,
+                Iat,
+            ),
+            (
+                "clocks agree, integer iat",
+                None,
+                ms(999_999_000),
+                ms(1_001_799_000),
+                None,
+                0,
+                Iat,
+            ),
+            (
+                "garbage iat 0",
+                None,
+                ms(0),
+                ms(1_001_800_000),
+                None,
+                0,
+                Nothing,
+            ),
+            (
+                "garbage iat two days ahead",
+                None,
+                ms(RECEIVED + 48 * HOUR),
+                None,
+                None,
+                0,
+                Nothing,
+            ),
+            (
+                "without iat, exp − expires_in is the server's now",
+                None,
+                None,
+                ms(1_001_920_000),
+                secs(1_800),
+                120_999,
+                ExpiresIn,
+            ),
+            (
+                "exp − expires_in beats iat",
+                None,
+                ms(1_000_300_000),
+                ms(1_002_100_000),
+                secs(1_800),
+                300_999,
+                ExpiresIn,
+            ),
+            (
+                "expires_in and a stale iat: the clocks agree",
+                None,
+                ms(RECEIVED - HOUR),
+                ms(1_000_005_000),
+                secs(5),
+                0,
+                ExpiresIn,
+            ),
+            (
+                "exp − expires_in in the past, usable at face value",
+                None,
+                None,
+                ms(RECEIVED + 900_000),
+                secs(3_600),
+                0,
+                Nothing,
+            ),
+            (
+                "exp − expires_in in the past, unusable at face value",
+                None,
+                None,
+                ms(RECEIVED - 300_000),
+                secs(300),
+                -599_001,
+                ExpiresIn,
+            ),
+            (
+                "nothing to go on",
+                None,
+                None,
+                ms(1_001_800_000),
+                None,
+                0,
+                Nothing,
+            ),
+            // Date beats everything, both ways, and reads as the end of its second.
+            (
+                "Date: client 10 min ahead, whatever iat says",
+                ms(RECEIVED - 600_000),
+                ms(RECEIVED + 3_000_000),
+                ms(RECEIVED),
+                secs(5),
+                -599_001,
+                Date,
+            ),
+            (
+                "Date: clocks agree, stale iat",
+                ms(RECEIVED - 1_000),
+                ms(RECEIVED - HOUR),
+                ms(RECEIVED + 5_000),
+                None,
+                0,
+                Date,
+            ),
+            (
+                "an implausible Date falls through to iat",
+                ms(5),
+                ms(1_000_300_000),
+                None,
+                None,
+                300_999,
+                Iat,
+            ),
+        ];
+        for (label, date, iat, exp, expires_in, offset, source) in cases {
+            let estimate = ClockOffset::estimate(&evidence(RECEIVED, date, iat, exp, expires_in));
+            assert_eq!(estimate, (ClockOffset(offset), source), "{label}");
+        }
+        let nothing = evidence(RECEIVED, None, None, None, secs(60));
+        assert_eq!(
+            ClockOffset::estimate(&nothing),
+            (ClockOffset::ZERO, Nothing)
+        );
+    }
+
+    #[test]
+    fn sources_round_trip_by_name() {
+        for source in [
+            ClockSource::Date,
+            ClockSource::ExpiresIn,
+            ClockSource::Iat,
+            ClockSource::None,
+        ] {
+            assert_eq!(ClockSource::from_name(source.as_str()), source);
+        }
+        assert_eq!(ClockSource::from_name("sundial"), ClockSource::None);
     }
 
     #[test]
     fn token_timing_moves_exp_onto_the_local_clock() {
         let received = at(1_000_000);
+        let timing = |exp, iat, expires_in| {
+            TokenTiming::at_receipt(&ClockEvidence {
+                received_at: received,
+                server_date: None,
+                iat,
+                exp,
+                expires_in,
+            })
+        };
         // Server five minutes ahead: its exp of +30 min is our +25 min (less the rounding).
-        let timing = TokenTiming::at_receipt(
-            received,
-            Some(at(1_000_300 + 1_800)),
-            Some(at(1_000_300)),
-            None,
-        );
-        assert_eq!(timing.clock_offset.as_millis(), 300_999);
+        let ahead = timing(Some(at(1_000_300 + 1_800)), Some(at(1_000_300)), None);
+        assert_eq!(ahead.clock_offset.as_millis(), 300_999);
+        assert_eq!(ahead.clock_source, ClockSource::Iat);
         assert_eq!(
-            timing.expires_at,
+            ahead.expires_at,
             Some(Timestamp::from_millis(1_001_800_000 - 999))
         );
-        assert_eq!(
-            timing.lifetime,
-            Some(Duration::from_millis(1_800_000 - 999))
-        );
+        assert_eq!(ahead.lifetime, Some(Duration::from_millis(1_800_000 - 999)));
         // expires_in alone.
-        let timing = TokenTiming::at_receipt(received, None, None, Some(Duration::from_secs(90)));
-        assert_eq!(timing.expires_at, Some(at(1_000_090)));
-        assert_eq!(timing.lifetime, Some(Duration::from_secs(90)));
-        // The stricter of exp and expires_in wins.
-        let timing = TokenTiming::at_receipt(
-            received,
-            Some(at(1_003_600)),
-            Some(at(1_000_000)),
-            Some(Duration::from_secs(900)),
-        );
-        assert_eq!(timing.expires_at, Some(at(1_000_900)));
+        let only = timing(None, None, Some(Duration::from_secs(90)));
+        assert_eq!(only.expires_at, Some(at(1_000_090)));
+        assert_eq!(only.lifetime, Some(Duration::from_secs(90)));
+        // The stricter of exp and expires_in wins: with a `Date` that says the clocks agree,
+        // exp says an hour and expires_in 15 minutes.
+        let both = TokenTiming::at_receipt(&ClockEvidence {
+            received_at: received,
+            server_date: Some(at(1_000_000)),
+            iat: Some(at(1_000_000)),
+            exp: Some(at(1_003_600)),
+            expires_in: Some(Duration::from_secs(900)),
+        });
+        assert_eq!(both.clock_source, ClockSource::Date);
+        assert_eq!(both.expires_at, Some(at(1_000_900)));
+        // An iat an hour old never moves expiry past exp read at face value.
+        let stale = timing(Some(at(1_000_005)), Some(at(996_400)), None);
+        assert_eq!(stale.expires_at, Some(at(1_000_005)));
         // No expiry at all.
-        let timing = TokenTiming::at_receipt(received, None, Some(at(999_999)), None);
-        assert_eq!((timing.expires_at, timing.lifetime), (None, None));
-        // Arrived already expired: zero lifetime, never negative.
-        let timing = TokenTiming::at_receipt(received, Some(at(999_000)), None, None);
-        assert_eq!(timing.lifetime, Some(Duration::ZERO));
+        let none = timing(None, Some(at(999_999)), None);
+        assert_eq!((none.expires_at, none.lifetime), (None, None));
+        // Arrived already expired, with nothing that says the server is behind: zero lifetime,
+        // never negative.
+        let expired = timing(Some(at(999_000)), None, None);
+        assert_eq!(expired.lifetime, Some(Duration::ZERO));
     }
 
     #[test]

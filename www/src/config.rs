@@ -120,6 +120,9 @@ pub struct Config {
     pub hash_cost: HashCost,
     /// `Retry-After` (seconds) sent with an injected 429 or 503 when the fault names none.
     pub fault_retry_after: u64,
+    /// Test mode: access tokens carry an `iat` this far in the past, as
+    /// djangorestframework-simplejwt before 5.5 stamps refreshed tokens (zero: a true `iat`).
+    pub iat_age: Duration,
 }
 
 impl Default for Config {
@@ -139,6 +142,7 @@ impl Default for Config {
             login_limits: LoginLimits::default(),
             hash_cost: HashCost::RECOMMENDED,
             fault_retry_after: 1,
+            iat_age: Duration::ZERO,
         }
     }
 }
@@ -234,6 +238,11 @@ pub struct Args {
     #[arg(long, env = "TOKENKEEPER_TEST_MODE", value_parser = BoolishValueParser::new())]
     pub test_mode: bool,
 
+    /// Test mode: stamp access tokens with an `iat` this many seconds old, as
+    /// djangorestframework-simplejwt before 5.5 does for refreshed tokens.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub iat_age: u64,
+
     /// HS256 signing secret, at least 32 bytes. When absent, one is generated and stored in
     /// the database.
     #[arg(long, env = "TOKENKEEPER_SECRET", hide_env_values = true)]
@@ -290,6 +299,11 @@ impl Args {
                 self.addr
             )));
         }
+        if self.iat_age > 0 && !self.test_mode {
+            return Err(ConfigError(
+                "--iat-age needs --test-mode: it imitates a backend bug for client tests".into(),
+            ));
+        }
         if self.cookie_mode && self.profile != Profile::Standard {
             return Err(ConfigError(
                 "--cookie-mode needs --profile standard (the other shapes have no cookie)".into(),
@@ -331,6 +345,7 @@ impl Args {
             },
             hash_cost: HashCost::RECOMMENDED,
             fault_retry_after: 1,
+            iat_age: Duration::from_secs(self.iat_age),
         })
     }
 }
@@ -448,6 +463,9 @@ mod tests {
             .into_config()
             .is_err());
         assert!(args(&["--minimal-refresh-token"]).into_config().is_err());
+        assert!(args(&["--iat-age", "3600"]).into_config().is_err());
+        let stale = args(&["--iat-age", "3600", "--test-mode"]).into_config();
+        assert_eq!(stale.map(|c| c.iat_age), Ok(Duration::from_secs(3600)));
         assert!(Args::try_parse_from(["x", "--access-ttl", "0"]).is_err());
         assert!(Args::try_parse_from(["x", "--profile", "other"]).is_err());
     }

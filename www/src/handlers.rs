@@ -194,9 +194,12 @@ fn access_token(
         sid,
         ..TokenClaims::default()
     };
-    state
-        .signer
-        .sign(claims, now, now + duration_secs(state.config.access_ttl))
+    let issued_at = now - duration_secs(state.config.iat_age);
+    state.signer.sign(
+        claims,
+        issued_at,
+        now + duration_secs(state.config.access_ttl),
+    )
 }
 
 /// The claims of a refresh token (`sid` in the standard profile only).

@@ -347,3 +347,29 @@ async fn a_different_secret_invalidates_tokens() {
         .await
         .assert_error(401, "Invalid token");
 }
+
+/// `--iat-age` (test mode) imitates djangorestframework-simplejwt before 5.5: refreshed access
+/// tokens carry an old `iat` while `exp` is now + lifetime. Client skew tests need that server.
+#[tokio::test]
+async fn iat_age_stamps_access_tokens_with_an_old_iat_and_a_fresh_exp() {
+    let app = TestApp::with(tokenkeeper_server::Config {
+        test_mode: true,
+        iat_age: std::time::Duration::from_secs(3600),
+        ..config()
+    });
+    let now = T0_MS / 1000;
+    let login = app.login(ADMIN).await;
+    let access = payload(&login.str("access_token"));
+    assert_eq!(access["iat"], now - 3600);
+    assert_eq!(access["exp"], now + 900);
+    app.advance(60.0);
+    let refreshed = app.refresh(&login.str("refresh_token")).await;
+    let access = payload(&refreshed.str("access_token"));
+    assert_eq!(access["iat"], now + 60 - 3600);
+    assert_eq!(access["exp"], now + 60 + 900);
+    // The tokens still work.
+    let me = app
+        .get("/auth/me", Some(&refreshed.str("access_token")))
+        .await;
+    assert_eq!(me.status.as_u16(), 200);
+}
