@@ -196,13 +196,6 @@ impl AuthError {
         self
     }
 
-    /// The same error with an explicit retryable flag, overriding the code's default.
-    #[must_use]
-    pub fn with_retryable(mut self, retryable: bool) -> Self {
-        self.retryable = retryable;
-        self
-    }
-
     /// The same error with an underlying cause, reported by [`source`](StdError::source).
     #[must_use]
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -379,9 +372,6 @@ mod tests {
         );
         assert!(AuthError::network("offline").is_retryable());
         assert!(!AuthError::config("bad").is_retryable());
-        assert!(!AuthError::network("aborted")
-            .with_retryable(false)
-            .is_retryable());
     }
 
     #[test]

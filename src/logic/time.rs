@@ -123,11 +123,6 @@ impl ClockOffset {
         Timestamp(server.0.saturating_sub(self.0))
     }
 
-    /// A local instant on the server's clock.
-    pub fn to_server(self, local: Timestamp) -> Timestamp {
-        Timestamp(local.0.saturating_add(self.0))
-    }
-
     /// Estimates the offset from the evidence a token reply carries, strongest first (the
     /// README's "how refresh timing works" states the same rules):
     ///
@@ -659,7 +654,6 @@ mod tests {
         let ahead = ClockOffset::from_millis(300_000);
         // The server's exp of 2_000 s is our 1_700 s.
         assert_eq!(ahead.to_local(at(2_000)), at(1_700));
-        assert_eq!(ahead.to_server(at(1_700)), at(2_000));
         assert_eq!(ClockOffset::ZERO.to_local(at(5)), at(5));
         assert_eq!(
             ClockOffset::from_millis(i64::MIN).to_local(Timestamp::from_millis(i64::MAX)),

@@ -303,11 +303,6 @@ impl Claims {
         &self.map
     }
 
-    /// Every claim of the payload, by name, consuming the claims.
-    pub fn into_map(self) -> Map<String, Value> {
-        self.map
-    }
-
     /// The claim `name` at the top level of the payload, if present (a JSON `null` is present).
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.map.get(name)
