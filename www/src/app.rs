@@ -5,7 +5,6 @@ use std::time::Duration;
 use axum::{
     handler::HandlerWithoutStateExt,
     http::{header, HeaderValue, Method},
-    middleware,
     routing::{get, post},
     Router,
 };
@@ -19,10 +18,11 @@ use tower_http::{
 use crate::{config::Profile, handlers as h, state::AppState, testmode};
 
 /// Builds the whole application for `state`. Tests drive it with `tower::ServiceExt::oneshot`;
-/// `main` serves it with connect info (for per-address login limits).
+/// `main` serves it with connect info (for per-address login limits). With `--test-mode`, the
+/// counters and faults of [`testmode`] belong to the router built here.
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
-    let mut api: Router<AppState> = match config.profile {
+    let api: Router<AppState> = match config.profile {
         Profile::Standard => Router::new()
             .route("/auth/signup", post(h::signup))
             .route("/auth/login", post(h::login_standard))
@@ -40,29 +40,16 @@ pub fn app(state: AppState) -> Router {
             .route("/api/v1/login", post(h::login_v1))
             .route("/api/v1/me", get(h::me_v1)),
     };
-    if config.test_mode {
-        api = api
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                testmode::inject_faults,
-            ))
-            .route("/__stats", get(testmode::get_stats))
-            .route("/__reset", post(testmode::reset))
-            .route(
-                "/__faults",
-                get(testmode::list_faults).post(testmode::arm_fault),
-            );
-    }
-    let mut router = api
-        .method_not_allowed_fallback(h::method_not_allowed)
-        .merge(static_files(&config.static_dir, &config.pkg_dir))
-        .with_state(state.clone());
-    if config.test_mode {
-        router = router.layer(middleware::from_fn_with_state(
-            state,
-            testmode::count_requests,
-        ));
-    }
+    let finish = |api: Router<AppState>| {
+        api.method_not_allowed_fallback(h::method_not_allowed)
+            .merge(static_files(&config.static_dir, &config.pkg_dir))
+            .with_state(state)
+    };
+    let mut router = if config.test_mode {
+        testmode::install(api, config.profile, finish)
+    } else {
+        finish(api)
+    };
     router = router.layer(TraceLayer::new_for_http());
     if let Some(cors) = cors(&config.cors_origins) {
         router = router.layer(cors);
@@ -98,7 +85,9 @@ fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
             .allow_credentials(true)
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-            .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+            // `Date` is not CORS-safelisted: without it a cross-origin client cannot measure
+            // its clock offset from the server's clock (the strongest evidence it has).
+            .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::DATE])
             .max_age(Duration::from_secs(600)),
     )
 }

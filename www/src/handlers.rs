@@ -10,13 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
+    body::{require, FormOrJson, JsonBody},
     clock::duration_secs,
     config::Profile,
     db::{self, NewUser, RefreshOutcome, RefreshRow, User},
     error::{ApiError, FieldError},
-    extract::{
-        cookie, require, ActiveUser, AdminUser, ClientIp, CurrentUser, FormOrJson, JsonBody,
-    },
+    extract::{cookie, ActiveUser, AdminUser, ClientIp, CurrentUser},
     profile::Failure,
     state::AppState,
     tokens::{random_id, TokenClaims, TokenError, V1Claims, ACCESS, REFRESH},

@@ -13,22 +13,27 @@
 //! - Storage is SQLite ([`db`]); passwords are argon2id; tokens are HS256 JWTs signed with
 //!   jwt-compact. A login opens a *session* (the refresh token family); standard tokens carry
 //!   its id as `sid`, so revoking the session revokes every token issued in it.
+//! - Test mode sits on top, not inside: [`testmode`] depends on the production modules and
+//!   none of them (state, extractors, handlers) depends on it; [`app()`] installs it only with
+//!   `--test-mode`.
 //!
 //! | module | job |
 //! |---|---|
 //! | [`config`] | flags, environment, runtime configuration |
 //! | `app.rs` ([`app()`]) | the router and its layers (CORS, static files, test mode) |
 //! | [`handlers`] | the endpoints of the three profiles |
-//! | [`extract`] | bearer-token users, client address, FastAPI-style bodies |
+//! | [`extract`] | bearer-token users, client address (the extractors that need the state) |
+//! | [`body`] | FastAPI-style bodies (form or JSON, 422 field errors); no state |
 //! | [`profile`] | paths and detail strings per profile |
 //! | [`tokens`] | claims, signing, verification |
 //! | [`db`] | schema, seed users, sessions, rotation with reuse detection, pruning |
 //! | [`ratelimit`] | failed-login windows per account and per address |
-//! | [`testmode`] | `/__stats`, `/__reset`, `/__faults` |
+//! | [`testmode`] | `--test-mode` only: `/__stats`, `/__reset`, `/__faults`, counts, faults |
 //! | [`server`] | start-up, the `listening on` line, graceful shutdown |
 #![deny(missing_docs)]
 
 mod app;
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod db;

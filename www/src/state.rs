@@ -9,7 +9,6 @@ use crate::{
     error::ApiError,
     passwords::Passwords,
     ratelimit::LoginLimiter,
-    testmode::TestTools,
     tokens::Signer,
 };
 
@@ -26,8 +25,6 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// Failed-login windows.
     pub limiter: Arc<LoginLimiter>,
-    /// Request counts and pending faults (used only with `--test-mode`).
-    pub test_tools: Arc<TestTools>,
     /// "Now".
     pub clock: Clock,
 }
@@ -76,7 +73,6 @@ impl AppState {
             limiter: Arc::new(LoginLimiter::new(config.login_limits)),
             signer: Arc::new(Signer::new(secret.as_bytes())),
             passwords: Arc::new(passwords),
-            test_tools: Arc::new(TestTools::default()),
             config: Arc::new(config),
             db,
             clock,

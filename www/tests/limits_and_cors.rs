@@ -200,7 +200,7 @@ async fn preflight_from_an_allowed_origin() {
 }
 
 #[tokio::test]
-async fn actual_requests_expose_retry_after_and_www_authenticate() {
+async fn actual_requests_expose_retry_after_www_authenticate_and_date() {
     let app = cors_app();
     let mut req = request(Method::GET, "/auth/me", None, None);
     req.headers_mut()
@@ -216,7 +216,9 @@ async fn actual_requests_expose_retry_after_and_www_authenticate() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(
-        exposed.contains("retry-after") && exposed.contains("www-authenticate"),
+        exposed.contains("retry-after")
+            && exposed.contains("www-authenticate")
+            && exposed.contains("date"),
         "{exposed}"
     );
 }

@@ -191,7 +191,7 @@ async fn a_delay_holds_the_request_then_serves_it() {
 
 /// Sends a request whose response body is expected to fail (a dropped connection).
 async fn body_fails(app: &TestApp, refresh: &str) -> bool {
-    let router = tokenkeeper_server::app(app.state.clone());
+    let router = app.router.clone();
     let req = request(
         Method::POST,
         "/auth/refresh",

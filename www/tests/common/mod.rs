@@ -27,7 +27,8 @@ pub const INACTIVE: (&str, &str) = ("inactive@example.com", "inactive-password")
 pub struct TestApp {
     pub state: AppState,
     pub clock: Clock,
-    router: Router,
+    /// The app under test (test-mode counters and faults belong to it, not to the state).
+    pub router: Router,
 }
 
 /// A reply, with the body parsed as JSON when it is JSON (`Value::Null` otherwise).

@@ -10,134 +10,60 @@
 //!   without a response (`"drop": true`; add `"after_processing": true` to handle the request
 //!   first and lose only the response), or, with neither, are served normally after the
 //!   delay. `GET /__faults` lists what is pending.
+//!
+//! None of this is in the production state: [`install`] makes one [`TestTools`] per router
+//! and hands it to the middlewares as their state and to the `/__*` handlers as an
+//! [`Extension`]. The tools themselves (`tools.rs`) are a leaf module.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Mutex,
-    time::Duration,
-};
+mod tools;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use axum::{
     body::{Body, Bytes},
     extract::{MatchedPath, Request, State},
     http::StatusCode,
-    middleware::Next,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
-    Json,
+    routing::{get, post},
+    Extension, Json, Router,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
+pub use self::tools::{Fault, FaultAction, RouteStats, Stats, TestTools};
 use crate::{
+    body::JsonBody,
+    config::Profile,
     db,
     error::{ApiError, FieldError},
-    extract::JsonBody,
     profile::Endpoint,
     state::AppState,
 };
 
-/// Counts per route.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Stats {
-    /// All counted requests.
-    pub total: u64,
-    /// `"METHOD /path"` (the route pattern) → counts; `"other"` for static files and 404s.
-    pub routes: BTreeMap<String, RouteStats>,
-}
-
-/// Counts for one route.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct RouteStats {
-    /// Requests.
-    pub count: u64,
-    /// Status code (or `"dropped"`) → requests.
-    pub statuses: BTreeMap<String, u64>,
-}
-
-/// What a pending fault does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultAction {
-    /// Answer this status (with `Retry-After` when set).
-    Status {
-        /// HTTP status.
-        status: u16,
-        /// Seconds.
-        retry_after: Option<u64>,
-    },
-    /// Close the connection without a response; with `after_processing`, only once the
-    /// request has been handled (a lost response: e.g. a refresh that rotated the token).
-    Drop {
-        /// Run the handler first.
-        after_processing: bool,
-    },
-    /// Only delay, then serve normally.
-    Pass,
-}
-
-/// A fault armed for the next `remaining` calls of an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Fault {
-    /// Calls left.
-    pub remaining: u32,
-    /// Milliseconds to wait first.
-    pub delay_ms: u64,
-    /// Then this.
-    pub action: FaultAction,
-}
-
-/// Counters and pending faults.
-#[derive(Debug, Default)]
-pub struct TestTools {
-    stats: Mutex<Stats>,
-    faults: Mutex<HashMap<Endpoint, Fault>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl TestTools {
-    /// A copy of the counters.
-    pub fn stats(&self) -> Stats {
-        lock(&self.stats).clone()
-    }
-
-    fn record(&self, route: String, status: String) {
-        let mut stats = lock(&self.stats);
-        stats.total += 1;
-        let entry = stats.routes.entry(route).or_default();
-        entry.count += 1;
-        *entry.statuses.entry(status).or_default() += 1;
-    }
-
-    /// Arms (or replaces) the fault of an endpoint.
-    pub fn arm(&self, endpoint: Endpoint, fault: Fault) {
-        lock(&self.faults).insert(endpoint, fault);
-    }
-
-    /// Takes one use of the endpoint's fault, if any.
-    fn take(&self, endpoint: Endpoint) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        let fault = faults.get_mut(&endpoint)?;
-        fault.remaining = fault.remaining.saturating_sub(1);
-        let taken = *fault;
-        if fault.remaining == 0 {
-            faults.remove(&endpoint);
-        }
-        Some(taken)
-    }
-
-    /// Pending faults, by endpoint name.
-    pub fn pending(&self) -> BTreeMap<Endpoint, Fault> {
-        lock(&self.faults).iter().map(|(k, v)| (*k, *v)).collect()
-    }
-
-    /// Forgets counters and faults.
-    pub fn clear(&self) {
-        *lock(&self.stats) = Stats::default();
-        lock(&self.faults).clear();
-    }
+/// Test mode on the app: `api` (the profile's routes) gets fault injection and is joined by
+/// the `/__*` routes; `finish` makes that the whole app (fallbacks, static files, state);
+/// then every request except the `/__*` ones is counted. The `/__*` routes are added before
+/// `finish` so that they get the app's JSON 405, and after the fault layer so that they are
+/// never faulted.
+pub fn install(
+    api: Router<AppState>,
+    profile: Profile,
+    finish: impl FnOnce(Router<AppState>) -> Router,
+) -> Router {
+    let tools = Arc::new(TestTools::new(profile));
+    let test_routes = Router::new()
+        .route("/__stats", get(get_stats))
+        .route("/__reset", post(reset))
+        .route("/__faults", get(list_faults).post(arm_fault))
+        .layer(Extension(Arc::clone(&tools)));
+    let api = api
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&tools),
+            inject_faults,
+        ))
+        .merge(test_routes);
+    finish(api).layer(middleware::from_fn_with_state(tools, count_requests))
 }
 
 /// Marks a response whose connection is to be dropped, so the counter can say so.
@@ -145,7 +71,7 @@ impl TestTools {
 struct Dropped;
 
 /// Middleware: counts requests by route pattern and final status.
-pub async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn count_requests(State(tools): State<Arc<TestTools>>, req: Request, next: Next) -> Response {
     let path = req
         .extensions()
         .get::<MatchedPath>()
@@ -163,19 +89,17 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
     } else {
         response.status().as_u16().to_string()
     };
-    state.test_tools.record(route, status);
+    tools.record(route, status);
     response
 }
 
 /// Middleware: applies a pending fault to the endpoint it targets.
-pub async fn inject_faults(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let profile = state.config.profile;
-    let endpoint = req.extensions().get::<MatchedPath>().and_then(|matched| {
-        Endpoint::ALL
-            .into_iter()
-            .find(|e| e.path(profile) == Some(matched.as_str()))
-    });
-    let Some(fault) = endpoint.and_then(|e| state.test_tools.take(e)) else {
+async fn inject_faults(State(tools): State<Arc<TestTools>>, req: Request, next: Next) -> Response {
+    let endpoint = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|matched| tools.endpoint_at(matched.as_str()));
+    let Some(fault) = endpoint.and_then(|e| tools.take(e)) else {
         return next.run(req).await;
     };
     if fault.delay_ms > 0 {
@@ -211,12 +135,15 @@ pub async fn inject_faults(State(state): State<AppState>, req: Request, next: Ne
 }
 
 /// `GET /__stats`.
-pub async fn get_stats(State(state): State<AppState>) -> Json<Stats> {
-    Json(state.test_tools.stats())
+async fn get_stats(Extension(tools): Extension<Arc<TestTools>>) -> Json<Stats> {
+    Json(tools.stats())
 }
 
 /// `POST /__reset`.
-pub async fn reset(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn reset(
+    State(state): State<AppState>,
+    Extension(tools): Extension<Arc<TestTools>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let now = state.clock.now_secs();
     let passwords = state.passwords.clone();
     state
@@ -224,7 +151,7 @@ pub async fn reset(State(state): State<AppState>) -> Result<Json<serde_json::Val
         .call(move |conn| db::reset(conn, &passwords, now))
         .await?;
     state.limiter.clear();
-    state.test_tools.clear();
+    tools.clear();
     Ok(Json(json!({ "message": "reset" })))
 }
 
@@ -250,8 +177,9 @@ pub struct FaultRequest {
 }
 
 /// `POST /__faults`.
-pub async fn arm_fault(
+async fn arm_fault(
     State(state): State<AppState>,
+    Extension(tools): Extension<Arc<TestTools>>,
     JsonBody(req): JsonBody<FaultRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let invalid = |field: &str, msg: &str| {
@@ -293,11 +221,13 @@ pub async fn arm_fault(
         delay_ms,
         action,
     };
-    state.test_tools.arm(endpoint, fault);
+    tools.arm(endpoint, fault);
     Ok(Json(json!({ "endpoint": endpoint, "fault": fault })))
 }
 
 /// `GET /__faults`.
-pub async fn list_faults(State(state): State<AppState>) -> Json<BTreeMap<Endpoint, Fault>> {
-    Json(state.test_tools.pending())
+async fn list_faults(
+    Extension(tools): Extension<Arc<TestTools>>,
+) -> Json<BTreeMap<Endpoint, Fault>> {
+    Json(tools.pending())
 }
