@@ -288,19 +288,24 @@ impl From<DecodeError> for AuthError {
     }
 }
 
-/// Trims, collapses whitespace, redacts JWT-looking words and caps the length.
+/// Trims, collapses whitespace, redacts JWT-looking runs and caps the length.
+///
+/// A run is a maximal stretch of base64url characters and dots, so a token glued to quotes,
+/// braces or a key (`{"token":"eyJ…"}`, a JSON detail object's text) is found as well as one
+/// standing alone.
 fn sanitize_detail(text: &str) -> String {
-    let mut out = String::new();
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(collapsed.len());
+    let mut run = String::new();
+    for c in collapsed.chars() {
+        if is_token_char(c) {
+            run.push(c);
+            continue;
         }
-        if looks_like_jwt(word) {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(word);
-        }
+        push_run(&mut out, &mut run);
+        out.push(c);
     }
+    push_run(&mut out, &mut run);
     if out.chars().count() > MAX_DETAIL_CHARS {
         let mut cut: String = out.chars().take(MAX_DETAIL_CHARS).collect();
         cut.push('…');
@@ -310,19 +315,31 @@ fn sanitize_detail(text: &str) -> String {
     }
 }
 
-/// Whether a word could be a compact JWS: dot-separated base64url runs, the first long enough
-/// to be a JOSE header. Errs towards redacting; a false positive only hides a word of a message.
-fn looks_like_jwt(word: &str) -> bool {
-    let trimmed = word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    let parts: Vec<&str> = trimmed.split('.').collect();
-    let base64url = |part: &&str| {
-        part.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    };
-    parts.len() >= 3
-        && parts.iter().all(base64url)
-        && parts.first().is_some_and(|header| header.len() >= 10)
-        && trimmed.len() >= 30
+/// The characters of a compact JWS: base64url and the dots between its parts.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+/// Appends `run` to `out`, redacted when it could be a token, and empties it.
+fn push_run(out: &mut String, run: &mut String) {
+    if looks_like_jwt(run) {
+        out.push_str("[redacted]");
+    } else {
+        out.push_str(run);
+    }
+    run.clear();
+}
+
+/// Whether a run of base64url characters and dots could hold a compact JWS: at least three
+/// dot-separated parts, one long enough to be a JOSE header, 30 characters in all. A word glued
+/// to the token by a dot (`expired.eyJ…`) still counts. Errs towards redacting; a false positive
+/// only hides a word of a message.
+fn looks_like_jwt(run: &str) -> bool {
+    let parts = run.split('.').filter(|part| !part.is_empty());
+    let (count, longest) = parts.fold((0, 0), |(count, longest), part| {
+        (count + 1, longest.max(part.len()))
+    });
+    count >= 3 && longest >= 10 && run.len() >= 30
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -392,8 +409,13 @@ mod tests {
     fn details_never_carry_a_token_and_stay_short() {
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
         let err = AuthError::protocol("odd").with_detail(format!("bad token '{jwt}' given"));
-        assert_eq!(err.detail(), Some("bad token [redacted] given"));
+        assert_eq!(err.detail(), Some("bad token '[redacted]' given"));
         assert!(!err.to_string().contains("eyJ"));
+        // Glued to JSON punctuation (a detail object's text) or to a word by a dot.
+        let err = AuthError::protocol("odd").with_detail(format!("{{\"token\":\"{jwt}\"}}"));
+        assert_eq!(err.detail(), Some("{\"token\":\"[redacted]\"}"));
+        let err = AuthError::protocol("odd").with_detail(format!("expired.{jwt}."));
+        assert_eq!(err.detail(), Some("[redacted]"));
         // Dotted words that are not tokens survive.
         let err = AuthError::protocol("odd").with_detail("see example.com or v1.2.3");
         assert_eq!(err.detail(), Some("see example.com or v1.2.3"));

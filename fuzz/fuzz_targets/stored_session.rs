@@ -1,0 +1,8 @@
+//! Fuzz target `stored_session`: see `fuzz/checks/stored_session.rs` for what it feeds and checks.
+#![no_main]
+
+#[allow(dead_code)]
+#[path = "../checks/mod.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::stored_session::check(data));

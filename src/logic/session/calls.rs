@@ -1,0 +1,297 @@
+//! The API calls: `login()`, `refresh()`, `getAccessToken()` (and its shortcut
+//! [`SessionMachine::ready_access_token`]), a 401 on a request ([`Event::TokenRejected`](super::Event::TokenRejected)),
+//! `logout()`, and the replies to the requests they send. The latest login or logout decides the
+//! session; a refresh a call needs is started through `refresh.rs`.
+
+use crate::logic::error::AuthError;
+use crate::logic::protocol::{self, Endpoint, HttpReply};
+use crate::logic::time::Timestamp;
+
+use super::refresh::{InFlight, Settle, Stage, Waiter, Wants};
+use super::MIN_TOKEN_LIFE_TO_SEND;
+use super::{AuthEvent, Effect, OpId, Outcome, RequestId, Session, SessionMachine};
+
+impl SessionMachine {
+    /// The access token when [`Event::GetAccessToken`](super::Event::GetAccessToken) at `now` would answer with it at once and
+    /// change nothing else: signed in, no refresh in flight, the token neither expired nor due
+    /// for a refresh (on demand or by the timer). `None` means "ask the machine".
+    ///
+    /// Drivers answer most `getAccessToken()` calls from here without an operation, an event or
+    /// an effect list; the machine's answer would be the same (a test holds them equal).
+    pub fn ready_access_token(&self, now: Timestamp) -> Option<&str> {
+        let session = self.session.as_ref()?;
+        if self.refresh.is_some() || session.is_expired(now, self.config.leeway()) {
+            return None;
+        }
+        if self.can_refresh(session, now) {
+            let timer_due = self.config.auto_refresh()
+                && self.auto_refresh_at(session).is_some_and(|at| now >= at);
+            if timer_due || self.is_due(session, now) {
+                return None;
+            }
+        }
+        Some(&session.access_token)
+    }
+
+    pub(super) fn on_login(
+        &mut self,
+        op: OpId,
+        username: &str,
+        password: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        self.supersede_logins(out);
+        let http = protocol::login_request(&self.config, username, password);
+        let request = self.next_request();
+        self.logins.push((request, op));
+        out.push(Effect::Send { request, http });
+    }
+
+    pub(super) fn on_refresh(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
+        let waiter = Waiter {
+            op,
+            wants: Wants::Session,
+        };
+        let Some(session) = self.session.clone() else {
+            return complete(out, op, Err(AuthError::not_authenticated("not signed in")));
+        };
+        if let Some(in_flight) = &mut self.refresh {
+            return in_flight.waiters.push(waiter);
+        }
+        if !self.can_refresh(&session, now) {
+            return complete(out, op, Err(self.cannot_refresh_error(&session, now)));
+        }
+        if let Some(error) = self.blocker(now) {
+            return complete(out, op, Err(error));
+        }
+        self.begin_refresh(&session, vec![waiter], out);
+    }
+
+    pub(super) fn on_get_access_token(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
+        let Some(session) = self.session.clone() else {
+            return complete(out, op, Ok(Outcome::AccessToken(None)));
+        };
+        if let Some(in_flight) = &mut self.refresh {
+            return in_flight.waiters.push(Waiter {
+                op,
+                wants: Wants::AccessToken,
+            });
+        }
+        let current = Ok(Outcome::AccessToken(Some(session.access_token.clone())));
+        if !self.can_refresh(&session, now) {
+            // `advance` already ended an expired session that cannot refresh.
+            return complete(out, op, current);
+        }
+        if !self.is_due(&session, now) {
+            return complete(out, op, current);
+        }
+        let expiring = session.is_expired(
+            now.saturating_add(MIN_TOKEN_LIFE_TO_SEND),
+            self.config.leeway(),
+        );
+        if !expiring {
+            // The token still works: while retries are planned or paused, hand it out rather
+            // than add requests against a failing server.
+            let retry_pending = self.backoff.retry_pending(now);
+            if retry_pending || self.blocker(now).is_some() {
+                return complete(out, op, current);
+            }
+        } else if let Some(error) = self.blocker(now) {
+            return complete(out, op, Err(error));
+        }
+        let waiter = Waiter {
+            op,
+            wants: Wants::AccessToken,
+        };
+        self.begin_refresh(&session, vec![waiter], out);
+    }
+
+    pub(super) fn on_token_rejected(
+        &mut self,
+        op: OpId,
+        token: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(session) = self.session.clone() else {
+            return complete(out, op, Ok(Outcome::AccessToken(None)));
+        };
+        let current_works =
+            self.refresh.is_none() && !session.is_expired(now, self.config.leeway());
+        if session.access_token != token && current_works {
+            // Refreshed since that request left: replay with the current token.
+            return complete(
+                out,
+                op,
+                Ok(Outcome::AccessToken(Some(session.access_token))),
+            );
+        }
+        // The rejected token is the current one, or the current one is being replaced or has
+        // expired too: the replay waits for a fresh token.
+        if let Some(in_flight) = &mut self.refresh {
+            return in_flight.waiters.push(Waiter {
+                op,
+                wants: Wants::FreshToken,
+            });
+        }
+        if !self.can_refresh(&session, now) {
+            let error = AuthError::not_authenticated(
+                "the server rejected the access token and the session cannot be refreshed",
+            )
+            .with_status(401);
+            return complete(out, op, Err(error));
+        }
+        if let Some(error) = self.blocker(now) {
+            return complete(out, op, Err(error));
+        }
+        let waiter = Waiter {
+            op,
+            wants: Wants::FreshToken,
+        };
+        self.begin_refresh(&session, vec![waiter], out);
+    }
+
+    /// The latest `login()` or `logout()` decides the session: the logins still waiting for
+    /// their reply are settled now with `not_authenticated`, and their replies will install
+    /// nothing. Without this, a logout during a login was undone when the login's reply came,
+    /// and of two logins the slower reply won, not the later call.
+    fn supersede_logins(&mut self, out: &mut Vec<Effect>) {
+        for (request, op) in std::mem::take(&mut self.logins) {
+            self.superseded_logins.push(request);
+            let error =
+                AuthError::not_authenticated("a later login() or logout() replaced this login");
+            complete(out, op, Err(error));
+        }
+    }
+
+    /// The reply to a superseded login: a session the server granted anyway is logged out
+    /// there (when the server has a logout endpoint), so it is not left open unseen. The
+    /// logout's own reply answers no caller and is ignored.
+    fn on_superseded_login_reply(
+        &mut self,
+        result: Result<HttpReply, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let fields = self.config.response_fields();
+        let Ok(tokens) = result
+            .and_then(|reply| protocol::parse_token_reply(Endpoint::Login, &reply, fields, now))
+        else {
+            return;
+        };
+        if let Some(http) = protocol::logout_replaced_request(&self.config, &tokens.access_token) {
+            let request = self.next_request();
+            out.push(Effect::Send { request, http });
+        }
+    }
+
+    /// A login made while signed in replaces the session here, and must not leave the old one
+    /// open on the server, where its refresh token would stay valid unseen: it is logged out
+    /// there, best effort like `logout()` (when the server has a logout endpoint). The reply
+    /// answers no caller and is ignored.
+    fn log_out_replaced(&mut self, replaced: Option<Session>, by: &Session, out: &mut Vec<Effect>) {
+        let Some(old) = replaced.filter(|old| old.access_token != by.access_token) else {
+            return;
+        };
+        if let Some(http) = protocol::logout_replaced_request(&self.config, &old.access_token) {
+            let request = self.next_request();
+            out.push(Effect::Send { request, http });
+        }
+    }
+
+    pub(super) fn on_logout(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
+        self.supersede_logins(out);
+        let session = self.end_session();
+        self.backoff.reset();
+        self.abandon_refresh(Settle::SignedOut, now, out);
+        // Cleared even when nothing was held: storage may hold what we could not parse.
+        out.push(Effect::Clear);
+        let Some(session) = session else {
+            return complete(out, op, Ok(Outcome::Done));
+        };
+        out.push(Effect::Emit {
+            event: AuthEvent::SignedOut,
+            session: None,
+        });
+        match protocol::logout_request(&self.config, &session.access_token) {
+            Some(http) => {
+                let request = self.next_request();
+                self.logouts.push((request, op));
+                out.push(Effect::Send { request, http });
+            }
+            None => complete(out, op, Ok(Outcome::Done)),
+        }
+    }
+
+    pub(super) fn on_response(
+        &mut self,
+        request: RequestId,
+        result: Result<HttpReply, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        if let Some(index) = self.logins.iter().position(|(id, _)| *id == request) {
+            let (_, op) = self.logins.remove(index);
+            return self.on_login_reply(op, result, now, out);
+        }
+        if let Some(index) = self.superseded_logins.iter().position(|id| *id == request) {
+            self.superseded_logins.remove(index);
+            return self.on_superseded_login_reply(result, now, out);
+        }
+        if let Some(index) = self.logouts.iter().position(|(id, _)| *id == request) {
+            let (_, op) = self.logouts.remove(index);
+            // Local state is already gone; a failed server logout is only worth a diagnostic.
+            if let Err(error) = result.and_then(|reply| protocol::parse_logout_reply(&reply, now)) {
+                self.last_error = Some(error);
+            }
+            return complete(out, op, Ok(Outcome::Done));
+        }
+        let is_current_refresh = matches!(
+            &self.refresh,
+            Some(InFlight { stage: Stage::Sending { request: id, .. }, .. }) if *id == request
+        );
+        if is_current_refresh {
+            self.on_refresh_reply(result, now, out);
+        }
+        // Anything else answers a request the machine has moved past: ignored.
+    }
+
+    fn on_login_reply(
+        &mut self,
+        op: OpId,
+        result: Result<HttpReply, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let lineage = self.next_lineage();
+        let fields = self.config.response_fields();
+        let session = result.and_then(|reply| {
+            let tokens = protocol::parse_token_reply(Endpoint::Login, &reply, fields, now)?;
+            // A reply was received: a token that does not decode still reports its status.
+            Session::from_tokens(tokens, None, now, &lineage)
+                .map_err(|error| error.with_status(reply.status))
+        });
+        match session {
+            Ok(session) => {
+                let replaced = self.session.replace(session.clone());
+                self.log_out_replaced(replaced, &session, out);
+                self.backoff.reset();
+                self.abandon_refresh(Settle::With(&session), now, out);
+                out.push(self.persist(&session, None));
+                out.push(Effect::Emit {
+                    event: AuthEvent::SignedIn,
+                    session: Some(session.clone()),
+                });
+                complete(out, op, Ok(Outcome::Session(session)));
+            }
+            Err(error) => {
+                self.last_error = Some(error.clone());
+                complete(out, op, Err(error));
+            }
+        }
+    }
+}
+
+pub(super) fn complete(out: &mut Vec<Effect>, op: OpId, result: Result<Outcome, AuthError>) {
+    out.push(Effect::Complete { op, result });
+}
