@@ -6,18 +6,24 @@ export PATH := $(CARGO_BIN):$(PATH)
 
 CHROMEDRIVER ?= /usr/bin/chromedriver
 GECKODRIVER ?= $(shell command -v geckodriver || echo $(CARGO_BIN)/geckodriver)
+# Debian's WebKitGTK WebDriver (webkit2gtk-driver). wasm-bindgen-test-runner drives it as Safari;
+# it needs an X display, which `xvfb-run -a` gives each run (a free display number).
+WEBKIT_WEBDRIVER ?= /usr/bin/WebKitWebDriver
+XVFB_RUN := xvfb-run -a
 # --mode no-install: wasm-pack uses the tools on PATH and downloads nothing.
 WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
-        test-chrome test-firefox test-node test-e2e examples api api-check bench fixtures screenshot
+        test-chrome test-firefox test-webkit test-node test-e2e test-e2e-webkit examples api api-check \
+        bench fixtures screenshot fuzz
 
 help:
 	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
-	@echo "make test   every check: fmt, clippy, native tests, browser tests (Chromium, Firefox), Node, e2e"
+	@echo "make test   every check: fmt, clippy, native tests, browser tests (Chromium, Firefox, WebKit), Node, e2e"
 	@echo "make build  build the npm package into pkg/"
 	@echo "make examples  install and build the example apps (www/examples/, examples/rust-app/)"
 	@echo "make bench  benchmarks, results in bench/RESULTS.md"
+	@echo "make fuzz   coverage-guided fuzzing (cargo-fuzz), FUZZ_SECONDS per target, results in bench/FUZZING.md"
 	@echo "make api    accept a change of the public TypeScript API (api/tokenkeeper.d.ts)"
 
 setup:
@@ -32,7 +38,7 @@ server: setup
 demo: build server
 	scripts/demo.sh
 
-test: setup lint test-native test-wasm api-check test-e2e
+test: setup lint test-native test-wasm api-check test-e2e test-e2e-webkit
 	@echo "make test: all suites passed"
 
 lint: fmt-check clippy
@@ -48,21 +54,34 @@ clippy:
 test-native:
 	cargo test --workspace
 
-test-wasm: test-chrome test-firefox test-node
+test-wasm: test-chrome test-firefox test-webkit test-node
 
 # Each engine runs the same wasm-bindgen-test suites, with the companion server up for the
 # ones that talk to it (scripts/with-server.sh); tests/node.rs runs under Node only.
+# TOKENKEEPER_REQUIRE_SERVER=1: those suites fail rather than skip if the server URL did not
+# reach their build (tests/common/server.rs).
 test-chrome: server
-	scripts/with-server.sh $(WASM_PACK_TEST) --headless --chrome --chromedriver $(CHROMEDRIVER)
+	TOKENKEEPER_REQUIRE_SERVER=1 scripts/with-server.sh $(WASM_PACK_TEST) --headless --chrome --chromedriver $(CHROMEDRIVER)
 
 test-firefox: server
-	scripts/with-server.sh $(WASM_PACK_TEST) --headless --firefox --geckodriver $(GECKODRIVER)
+	TOKENKEEPER_REQUIRE_SERVER=1 scripts/with-server.sh $(WASM_PACK_TEST) --headless --firefox --geckodriver $(GECKODRIVER)
+
+# WebKit: `--safari` with WebKitGTK's driver. The runner takes the first driver variable it
+# finds in the order GECKODRIVER, SAFARIDRIVER, CHROMEDRIVER, so the other two are unset. Its
+# 20 s default per suite is raised: under load, WebKit's start has stalled for ~60 s (2 runs in 17).
+test-webkit: server
+	$(XVFB_RUN) env -u GECKODRIVER -u CHROMEDRIVER TOKENKEEPER_REQUIRE_SERVER=1 WASM_BINDGEN_TEST_TIMEOUT=90 \
+	  scripts/with-server.sh $(WASM_PACK_TEST) --headless --safari --safaridriver $(WEBKIT_WEBDRIVER)
 
 test-node:
 	$(WASM_PACK_TEST) --node
 
 test-e2e: build server examples
 	node --test --test-concurrency=1 tests/e2e/
+
+# The e2e subset in WebKit (Playwright cannot drive WebKitGTK): plain W3C WebDriver from node.
+test-e2e-webkit: build server
+	$(XVFB_RUN) env WEBKIT_WEBDRIVER=$(WEBKIT_WEBDRIVER) node --test --test-concurrency=1 tests/webkit/
 
 # The examples, installed and built as their users do; the e2e suite runs them. npm ci for the
 # Vite and Node apps (skipped while their lock files are unchanged), the Rust app for wasm32.
@@ -95,6 +114,12 @@ bench-size: build
 
 bench-speed: build server
 	node bench/speed.mjs
+
+# Coverage-guided fuzzing of the pure core (cargo-fuzz/libFuzzer, fuzz/): each target for
+# FUZZ_SECONDS (default 40), fails on any crash, panic or broken invariant; writes bench/FUZZING.md.
+# Not part of `make test`: its findings become tests in tests/fuzz_regressions.rs instead.
+fuzz:
+	scripts/fuzz.sh
 
 # Retakes the README's demo screenshot (docs/demo.png) through the demo e2e test.
 screenshot: build server examples

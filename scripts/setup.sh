@@ -47,6 +47,10 @@ missing_debs=()
 command -v chromium >/dev/null || missing_debs+=(chromium)
 command -v chromedriver >/dev/null || missing_debs+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing_debs+=(firefox-esr)
+# WebKit: WebKitGTK's WebDriver (it brings the engine and MiniBrowser), run under Xvfb.
+command -v WebKitWebDriver >/dev/null || missing_debs+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || missing_debs+=(xvfb)
+command -v xauth >/dev/null || missing_debs+=(xauth)
 if [ ${#missing_debs[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing_debs[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -3,7 +3,9 @@
 # - starts the server on a free 127.0.0.1 port (in-memory database, test mode, short tokens);
 # - pins the test runner to another free port (WASM_BINDGEN_TEST_ADDRESS) so the server can
 #   allow exactly that origin through CORS;
-# - exports TOKENKEEPER_TEST_SERVER (read at build time by tests/browser_client.rs);
+# - exports TOKENKEEPER_TEST_SERVER (read at build time by tests/browser_client.rs and
+#   tests/browser_wake.rs, through tests/common/server.rs; without it they skip, or fail when
+#   TOKENKEEPER_REQUIRE_SERVER is set, as the Makefile does);
 # - stops the server when the command ends, whatever its outcome.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,9 +2,11 @@
 //! cross-tab channel.
 //!
 //! Run: `wasm-pack test --headless --chrome -- --test browser_adapters` (or `--firefox`; see the
-//! Makefile for the driver flags this machine needs). The companion server is not available in
-//! this suite, so HTTP is checked against the test runner's own origin, a refused port, and a
-//! `fetch` replaced for one test (the adapter calls the global `fetch` at call time).
+//! Makefile for the driver flags this machine needs). HTTP is checked against the test runner's
+//! own origin, a refused port, and a `fetch` replaced for one test (the adapter calls the global
+//! `fetch` at call time); only the timeout test needs the companion server, to hold a reply. The last
+//! section drives the Rust `AuthClient` the same way, with a `fetch` that answers the login
+//! itself, for what only shows with the whole driver: a throwing `fetch`, `storage` events.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -126,6 +128,76 @@ export async function lockState(name) {
   const count = (list) => (list || []).filter((lock) => lock.name === name).length;
   return JSON.stringify({ held: count(state.held), pending: count(state.pending) });
 }
+
+// A custom storage whose Promises never settle (a stuck IndexedDB transaction); counts calls.
+export function stalledAdapter() {
+  const calls = [];
+  const never = (name) => () => { calls.push(name); return new Promise(() => {}); };
+  return { getItem: never("getItem"), setItem: never("setItem"), removeItem: never("removeItem"), calls };
+}
+export function adapterCalls(adapter) { return adapter.calls.join(","); }
+
+// An unsigned JWT (the client never checks signatures) that expires `seconds` from now.
+export function fakeToken(sub, seconds) {
+  const b64 = (object) => btoa(JSON.stringify(object)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const now = Math.floor(Date.now() / 1000);
+  return `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, exp: now + seconds, iat: now, type: "access" })}.c2lnbmF0dXJl`;
+}
+// A made-up API: answers logins and refreshes with new tokens and anything else with 200 `{}`;
+// once `mock.throwing` is set, `fetch` throws synchronously instead (as a replaced one may).
+export function mockApi() {
+  let issued = 0;
+  const mock = installFetch((request, log) => {
+    const path = new URL(request.url).pathname;
+    log.push(path);
+    if (mock.throwing) { throw new TypeError("fetch exploded"); }
+    issued += 1;
+    const body = path === "/auth/login" || path === "/auth/refresh"
+      ? { access_token: fakeToken(`user-${issued}`, 3600), refresh_token: `refresh-${issued}`, token_type: "bearer", expires_in: 3600 }
+      : {};
+    return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } }));
+  });
+  mock.throwing = false;
+  return mock;
+}
+export function setThrowing(mock, throwing) { mock.throwing = throwing; }
+
+// A Promise-returning custom storage over a Map whose methods named in `stall` never settle.
+export function stallableAdapter() {
+  const items = new Map();
+  const stall = new Set();
+  const call = (name, f) => (stall.has(name) ? new Promise(() => {}) : Promise.resolve().then(f));
+  return {
+    getItem: (key) => call("getItem", () => items.get(key) ?? null),
+    setItem: (key, value) => call("setItem", () => { items.set(key, value); }),
+    removeItem: (key) => call("removeItem", () => { items.delete(key); }),
+    stall,
+  };
+}
+export function stall(adapter, method) { adapter.stall.add(method); }
+
+// A `storage` event as a change to `area` ("local" or "session") in another frame or tab would
+// raise here; `key` null is a `clear()`.
+export function storageEvent(area, key, newValue) {
+  const storageArea = area === "local" ? localStorage : sessionStorage;
+  window.dispatchEvent(new StorageEvent("storage", { key, newValue, storageArea }));
+}
+// A real change: a same-origin frame writes to `area` and clears it, which raises `storage`
+// events here (the frame shares both areas with this page). Resolves with what this page heard.
+export async function frameClears(area) {
+  const heard = [];
+  const listener = (event) => heard.push(`${event.storageArea === localStorage ? "local" : "session"}:${event.key}`);
+  window.addEventListener("storage", listener);
+  const frame = document.createElement("iframe");
+  document.body.append(frame);
+  const storage = area === "local" ? frame.contentWindow.localStorage : frame.contentWindow.sessionStorage;
+  storage.setItem("tk-frame-probe", "1");
+  storage.clear();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  window.removeEventListener("storage", listener);
+  frame.remove();
+  return heard.join(",");
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = syncAdapter)]
@@ -157,6 +229,23 @@ extern "C" {
     fn hide_locks() -> js_sys::Function;
     #[wasm_bindgen(js_name = lockState)]
     fn lock_state(name: &str) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = stalledAdapter)]
+    fn stalled_adapter() -> JsValue;
+    #[wasm_bindgen(js_name = adapterCalls)]
+    fn adapter_calls(adapter: &JsValue) -> String;
+    #[wasm_bindgen(js_name = fakeToken)]
+    fn fake_token(sub: &str, seconds: u32) -> String;
+    #[wasm_bindgen(js_name = mockApi)]
+    fn mock_api() -> JsValue;
+    #[wasm_bindgen(js_name = stallableAdapter)]
+    fn stallable_adapter() -> JsValue;
+    fn stall(adapter: &JsValue, method: &str);
+    #[wasm_bindgen(js_name = setThrowing)]
+    fn set_throwing(mock: &JsValue, throwing: bool);
+    #[wasm_bindgen(js_name = storageEvent)]
+    fn storage_event(area: &str, key: Option<&str>, new_value: Option<&str>);
+    #[wasm_bindgen(js_name = frameClears)]
+    fn frame_clears(area: &str) -> js_sys::Promise;
 }
 
 fn web_storage(name: &str) -> web_sys::Storage {
@@ -599,15 +688,39 @@ async fn timeout_aborts_the_request_and_is_a_network_error() {
     }
 }
 
-/// A real request to the runner's server with a 1 ms timeout: aborted before the reply.
+#[path = "common/server.rs"]
+mod server;
+
+/// A real request with a 1 ms timeout, to a companion server told to hold its reply for 5 s
+/// (test mode's `delay_ms` fault): aborted before the reply. The hold is what makes it
+/// deterministic: against the runner's own page, WebKit answered within the millisecond (from
+/// its memory cache) on some runs. Needs the server (`server::server()`: skipped without one,
+/// failed under `make test` without one).
 #[wasm_bindgen_test]
 async fn tiny_timeout_against_a_real_request_is_a_network_error() {
-    let location = web_sys::window().unwrap().location().href().unwrap();
-    let error = http::send(&get(&location, Duration::from_millis(1)))
+    let Some(server) = server::server() else {
+        return;
+    };
+    let hold = request(
+        Method::Post,
+        &format!("{server}/__faults"),
+        Body::Json(r#"{"endpoint": "me", "count": 1, "delay_ms": 5000}"#.to_owned()),
+        Duration::from_secs(10),
+    );
+    assert_eq!(http::send(&hold).await.unwrap().status, 200);
+    let me = format!("{server}/auth/me");
+    let error = http::send(&get(&me, Duration::from_millis(1)))
         .await
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::Network, "{error:?}");
     assert!(error.message().contains("timed out"), "{}", error.message());
+    // The same request with room to answer gets its reply (401: no token), so the error above
+    // was the timeout. It also takes the held fault if the aborted request never reached the
+    // server, so no later suite on this server is slowed by it.
+    let reply = http::send(&get(&me, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 401);
 }
 
 /// A `fetch` that throws synchronously, or resolves to something that is not a `Response`
@@ -837,4 +950,379 @@ async fn read_under_lock_waits_for_the_write_a_marker_announces() {
     let waited = Date::now() - started;
     assert_eq!(read.ok().flatten().as_deref(), Some("fresh"));
     assert!((90.0..900.0).contains(&waited), "waited {waited} ms");
+}
+
+// ----- storage: custom calls that never settle -----
+
+/// Awaits `future` for at most `ms`: `None` when it is still pending then.
+async fn try_within<F: std::future::Future>(ms: u32, future: F) -> Option<F::Output> {
+    use std::future::Future;
+    use std::task::Poll;
+    let mut future = std::pin::pin!(future);
+    let mut timer = std::pin::pin!(TimeoutFuture::new(ms));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// Awaits `future`, failing the test when it takes over `ms` (rather than hanging the suite
+/// until the runner gives up on it).
+async fn within<F: std::future::Future>(ms: u32, what: &str, future: F) -> F::Output {
+    try_within(ms, future)
+        .await
+        .unwrap_or_else(|| panic!("{what} still pending after {ms} ms"))
+}
+
+/// A Rust [`TokenStorage`] whose futures never complete.
+struct Stalled;
+
+impl TokenStorage for Stalled {
+    fn get_item<'a>(
+        &'a self,
+        _key: &'a str,
+    ) -> tokenkeeper::BoxFuture<'a, Result<Option<String>, AuthError>> {
+        Box::pin(std::future::pending())
+    }
+    fn set_item<'a>(
+        &'a self,
+        _key: &'a str,
+        _value: &'a str,
+    ) -> tokenkeeper::BoxFuture<'a, Result<(), AuthError>> {
+        Box::pin(std::future::pending())
+    }
+    fn remove_item<'a>(
+        &'a self,
+        _key: &'a str,
+    ) -> tokenkeeper::BoxFuture<'a, Result<(), AuthError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// A getItem, setItem or removeItem whose Promise never settles (JavaScript adapter), or whose
+/// future never completes (Rust adapter), is a `storage` error once the store's timeout has
+/// passed, naming the method and quoting no value; the store answers the next call as usual.
+#[wasm_bindgen_test]
+async fn custom_storage_calls_that_never_settle_fail_after_the_timeout() {
+    let secret = "eyJstalled.secret.value";
+    let js = stalled_adapter();
+    let (rust, _) = Store::open(StorageChoice::Custom(Rc::new(Stalled)));
+    for (label, store) in [("js", custom(&js)), ("rust", rust)] {
+        let store = store.with_timeout(Duration::from_millis(100));
+        for method in ["getItem", "setItem", "removeItem"] {
+            let started = Date::now();
+            let what = format!("{label} {method}");
+            let result = match method {
+                "getItem" => within(3_000, &what, store.get("k")).await.map(drop),
+                "setItem" => within(3_000, &what, store.set("k", secret)).await,
+                _ => within(3_000, &what, store.remove("k")).await,
+            };
+            let elapsed = Date::now() - started;
+            let error = result.expect_err(&what);
+            assert_storage_error(&error, secret);
+            assert!(error.message().contains(method), "{what}: {error}");
+            assert!(
+                error.message().contains("did not settle"),
+                "{what}: {error}"
+            );
+            assert!(
+                (90.0..2_000.0).contains(&elapsed),
+                "{what} took {elapsed} ms"
+            );
+        }
+        // Still the custom store: a stalled call is no reason to give up on it.
+        assert_eq!(store.kind_name(), "custom");
+    }
+    assert_eq!(adapter_calls(&js), "getItem,setItem,removeItem");
+    assert_eq!(
+        tokenkeeper::__adapters::storage::STORAGE_TIMEOUT,
+        Duration::from_secs(5),
+        "the documented default (README, Storage)"
+    );
+}
+
+/// Under the cross-tab lock, a custom storage read that never settles ends as a `storage` error
+/// after the store's timeout, so the caller goes on and the lock is released.
+#[wasm_bindgen_test]
+async fn read_under_lock_is_bounded_when_the_storage_never_answers() {
+    let key = format!("stalled-lock-test-{}", Date::now());
+    let (store, _) = Store::open(StorageChoice::Custom(Rc::new(Stalled)));
+    let store = store.with_timeout(Duration::from_millis(100));
+    let started = Date::now();
+    let read = within(
+        3_000,
+        "read_under_lock",
+        tabs::read_under_lock(&store, &key),
+    )
+    .await;
+    let elapsed = Date::now() - started;
+    assert_storage_error(&read.expect_err("a storage error"), "never written");
+    assert!((90.0..2_000.0).contains(&elapsed), "took {elapsed} ms");
+}
+
+/// A storage that answers slowly, and each time with the value a marker says was replaced:
+/// `read_under_lock` stops re-reading once `STALE_READ_LIMIT` has passed on the clock, however
+/// long the reads took (counting only its own pauses, it would hold the lock for a minute).
+#[wasm_bindgen_test]
+async fn read_under_lock_counts_slow_reads_against_its_limit() {
+    struct SlowStale;
+    impl TokenStorage for SlowStale {
+        fn get_item<'a>(
+            &'a self,
+            _key: &'a str,
+        ) -> tokenkeeper::BoxFuture<'a, Result<Option<String>, AuthError>> {
+            Box::pin(async {
+                TimeoutFuture::new(200).await;
+                Ok(Some("spent".to_owned()))
+            })
+        }
+        fn set_item<'a>(
+            &'a self,
+            _key: &'a str,
+            _value: &'a str,
+        ) -> tokenkeeper::BoxFuture<'a, Result<(), AuthError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn remove_item<'a>(
+            &'a self,
+            _key: &'a str,
+        ) -> tokenkeeper::BoxFuture<'a, Result<(), AuthError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+    let key = format!("slow-stale-test-{}", Date::now());
+    let (store, _) = Store::open(StorageChoice::Custom(Rc::new(SlowStale)));
+    tabs::mark_replaced(&key, "spent").await;
+    let started = Date::now();
+    let read = within(
+        5_000,
+        "read_under_lock",
+        tabs::read_under_lock(&store, &key),
+    )
+    .await;
+    let elapsed = Date::now() - started;
+    assert_eq!(
+        read.ok().flatten().as_deref(),
+        Some("spent"),
+        "gave up waiting"
+    );
+    let limit = tabs::STALE_READ_LIMIT.as_millis() as f64;
+    assert!(
+        (limit..limit + 600.0).contains(&elapsed),
+        "held the lock {elapsed} ms for a {limit} ms limit"
+    );
+}
+
+// ----- the client, with a `fetch` that answers the login itself -----
+
+/// A client of a made-up API (the mocked `fetch` answers for it) with its own storage key.
+fn mocked_client(storage: StorageChoice) -> (tokenkeeper::AuthClient, String) {
+    let key = format!("tk-mocked-{}", js_sys::Math::random());
+    let mut options = tokenkeeper::AuthClientOptions::new("http://127.0.0.1:1");
+    options.storage_key = Some(key.clone());
+    let client = tokenkeeper::AuthClient::new(options, storage).expect("valid options");
+    (client, key)
+}
+
+fn api_request() -> web_sys::Request {
+    web_sys::Request::new_with_str("http://127.0.0.1:1/api/items").expect("a request")
+}
+
+/// A replaced `fetch` that throws synchronously: `AuthClient::fetch` rejects with `network`
+/// (signed out, and with the token), the machine's own requests do too (a refresh keeps the
+/// session), and the client works on once `fetch` answers again.
+#[wasm_bindgen_test]
+async fn a_throwing_fetch_is_a_network_error_and_the_client_works_on() {
+    let mock = mock_api();
+    let (client, _) = mocked_client(StorageChoice::Memory);
+
+    set_throwing(&mock, true);
+    let signed_out = within(3_000, "fetch signed out", client.fetch(api_request())).await;
+    assert_eq!(
+        signed_out.expect_err("no response").code(),
+        ErrorCode::Network
+    );
+    let login = within(3_000, "login", client.login("u", "p")).await;
+    assert_eq!(login.expect_err("no response").code(), ErrorCode::Network);
+
+    set_throwing(&mock, false);
+    within(3_000, "login", client.login("u", "p"))
+        .await
+        .expect("login answered");
+    set_throwing(&mock, true);
+    let with_token = within(3_000, "fetch with token", client.fetch(api_request())).await;
+    assert_eq!(
+        with_token.expect_err("no response").code(),
+        ErrorCode::Network
+    );
+    let refresh = within(3_000, "refresh", client.refresh()).await;
+    assert_eq!(refresh.expect_err("no response").code(), ErrorCode::Network);
+    assert!(
+        client.session().is_some(),
+        "a failed refresh keeps the session"
+    );
+
+    set_throwing(&mock, false);
+    let response = within(3_000, "fetch", client.fetch(api_request()))
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), 200);
+    let log = fetch_log(&mock);
+    restore_fetch(&mock);
+    client.dispose();
+    assert_eq!(
+        log,
+        r#"["/api/items","/auth/login","/auth/login","/api/items","/auth/refresh","/api/items"]"#
+    );
+}
+
+/// A custom storage whose Promise never settles holds the client up for `STORAGE_TIMEOUT` (5 s)
+/// and no longer, in two clients at once: one whose setItem stalls (its login resolves after
+/// 5 s with the session kept in memory, and later calls are answered at once), and one whose
+/// getItem stalls under the cross-tab lock (its refresh goes on without the re-read, and the
+/// lock is released).
+#[wasm_bindgen_test]
+async fn a_stalled_custom_storage_holds_the_client_up_for_the_timeout_only() {
+    let mock = mock_api();
+    let writes_stall = stallable_adapter();
+    stall(&writes_stall, "setItem");
+    let (writer, _) = mocked_client(Store::from_js(&writes_stall).expect("an adapter"));
+    let reads_stall = stallable_adapter();
+    let (reader, reader_key) = mocked_client(Store::from_js(&reads_stall).expect("an adapter"));
+
+    // Both flows run side by side and report what they saw; the checks come after the join
+    // (a panic inside a spawned flow would not fail this test, only stop it).
+    let write_flow = async move {
+        let started = Date::now();
+        let login = try_within(9_000, writer.login("u", "p")).await;
+        let took = Date::now() - started;
+        let token = match &login {
+            Some(Ok(_)) => try_within(1_000, writer.get_access_token()).await,
+            _ => None,
+        };
+        let answered_in = Date::now() - started - took;
+        let outcome = (
+            login.map(|result| result.map(|s| s.access_token().to_owned())),
+            writer.session().map(|s| s.access_token().to_owned()),
+            writer.diagnostics().last_error,
+            token,
+        );
+        writer.dispose();
+        (took, answered_in, outcome)
+    };
+    let read_flow = async move {
+        let login = try_within(3_000, reader.login("u", "p")).await;
+        stall(&reads_stall, "getItem");
+        let started = Date::now();
+        let refresh = match login {
+            Some(Ok(_)) => try_within(9_000, reader.refresh()).await,
+            _ => None,
+        };
+        let took = Date::now() - started;
+        TimeoutFuture::new(20).await;
+        let lock = lock_counts(&format!("tokenkeeper:{reader_key}")).await;
+        let refreshed = refresh.map(|result| result.map(|s| s.access_token().to_owned()));
+        let kept = reader.session().map(|s| s.access_token().to_owned());
+        reader.dispose();
+        (took, refreshed, kept, lock)
+    };
+    let (write, read) = join(write_flow, read_flow).await;
+    restore_fetch(&mock);
+
+    let (took, answered_in, (login, kept, last_error, token)) = write;
+    let login = login
+        .expect("login still pending after 9 s with setItem stalled")
+        .expect("the login succeeded; only storing it failed");
+    assert!((4_900.0..7_000.0).contains(&took), "login took {took} ms");
+    assert_eq!(
+        kept.as_deref(),
+        Some(login.as_str()),
+        "the session is kept in memory"
+    );
+    let last_error = last_error.expect("the storage error is reported");
+    assert_eq!(last_error.code(), ErrorCode::Storage, "{last_error}");
+    assert!(last_error.message().contains("setItem"), "{last_error}");
+    let token = token.expect("getAccessToken answered").expect("a token");
+    assert_eq!(token.as_deref(), Some(login.as_str()));
+    assert!(answered_in < 500.0, "the next call waited {answered_in} ms");
+
+    let (took, refreshed, kept, lock) = read;
+    let refreshed = refreshed
+        .expect("refresh still pending after 9 s with getItem stalled under the lock")
+        .expect("refreshed without the re-read");
+    assert!((4_900.0..7_000.0).contains(&took), "refresh took {took} ms");
+    assert_eq!(kept, Some(refreshed));
+    assert_eq!(
+        lock,
+        serde_json::json!({"held": 0, "pending": 0}),
+        "the lock was released"
+    );
+}
+
+/// Runs two futures concurrently on the page's event loop and waits for both.
+async fn join<A, B>(a: A, b: B) -> (A::Output, B::Output)
+where
+    A: std::future::Future + 'static,
+    B: std::future::Future + 'static,
+{
+    let (send_a, done_a) = futures_channel::oneshot::channel();
+    let (send_b, done_b) = futures_channel::oneshot::channel();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = send_a.send(a.await);
+    });
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = send_b.send(b.await);
+    });
+    (done_a.await.expect("a ran"), done_b.await.expect("b ran"))
+}
+
+/// `storage` events count only for the area the client uses: a `sessionStorage.clear()` in
+/// another frame of the tab (key null), or a removal of the same key there, leaves a
+/// `localStorage` session alone; a `localStorage.clear()` elsewhere does sign it out. Real
+/// events from a same-origin frame, and constructed ones for the same key.
+#[wasm_bindgen_test]
+async fn storage_events_of_another_area_are_ignored() {
+    let mock = mock_api();
+    let (client, key) = mocked_client(StorageChoice::Local);
+    let signed_out = Rc::new(RefCell::new(0));
+    let seen = signed_out.clone();
+    let _subscription = client.on_auth_state_change(move |event, _| {
+        if event == tokenkeeper::AuthEvent::SignedOut {
+            *seen.borrow_mut() += 1;
+        }
+    });
+    client.login("u", "p").await.expect("login answered");
+    restore_fetch(&mock);
+    TimeoutFuture::new(0).await;
+
+    let heard = JsFuture::from(frame_clears("session")).await.unwrap();
+    assert_eq!(
+        heard.as_string().as_deref(),
+        Some("session:tk-frame-probe,session:null"),
+        "the frame's sessionStorage events reach this page"
+    );
+    storage_event("session", Some(&key), None);
+    TimeoutFuture::new(50).await;
+    assert!(
+        client.session().is_some(),
+        "signed out by a sessionStorage event"
+    );
+    assert_eq!(*signed_out.borrow(), 0);
+
+    let heard = JsFuture::from(frame_clears("local")).await.unwrap();
+    assert_eq!(
+        heard.as_string().as_deref(),
+        Some("local:tk-frame-probe,local:null")
+    );
+    TimeoutFuture::new(50).await;
+    assert!(
+        client.session().is_none(),
+        "localStorage.clear() is a sign-out"
+    );
+    assert_eq!(*signed_out.borrow(), 1);
+    client.dispose();
+    let _ = web_storage("localStorage").remove_item(&key);
 }

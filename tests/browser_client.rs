@@ -1,6 +1,7 @@
 //! The Rust API of `AuthClient`, used directly from a wasm app in a real browser, against the
 //! companion server (`make test-chrome` / `make test-firefox` start one; its URL is read at
-//! build time from `TOKENKEEPER_TEST_SERVER`, the way gloo's HTTP tests read theirs).
+//! build time from `TOKENKEEPER_TEST_SERVER`, the way gloo's HTTP tests read theirs; see
+//! tests/common/server.rs for what happens without one).
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -11,17 +12,11 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// The companion server, when the build was given one.
-fn server() -> Option<&'static str> {
-    let url = option_env!("TOKENKEEPER_TEST_SERVER");
-    if url.is_none() {
-        web_sys::console::warn_1(
-            &"skipped: TOKENKEEPER_TEST_SERVER was not set at build time (make test sets it)"
-                .into(),
-        );
-    }
-    url
-}
+// The companion server: `None` when run by hand without one (the tests skip, loudly); under
+// `make test` a missing server fails them.
+#[path = "common/server.rs"]
+mod server;
+use server::server;
 
 fn client(server: &str) -> AuthClient {
     let mut options = AuthClientOptions::new(server);

@@ -41,13 +41,11 @@ async fn sleep(ms: u32) {
     let _ = wasm_bindgen_futures::JsFuture::from(sleep_promise(ms)).await;
 }
 
-fn server() -> Option<&'static str> {
-    let url = option_env!("TOKENKEEPER_TEST_SERVER");
-    if url.is_none() {
-        web_sys::console::warn_1(&"skipped: TOKENKEEPER_TEST_SERVER not set at build time".into());
-    }
-    url
-}
+// The companion server: `None` when run by hand without one (the tests skip, loudly); under
+// `make test` a missing server fails them.
+#[path = "common/server.rs"]
+mod server;
+use server::server;
 
 fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as i64)

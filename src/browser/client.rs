@@ -22,7 +22,6 @@ use std::time::Duration;
 use futures_channel::oneshot;
 use gloo_timers::callback::Timeout;
 use serde_json::Value;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -845,21 +844,21 @@ fn with_bearer(request: &web_sys::Request, token: &str) -> Result<web_sys::Reque
     Ok(attempt)
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The global `fetch` (pages, workers and Node alike).
-    #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
-}
-
 /// The error of a `fetch` that got no response.
 pub(crate) fn no_response() -> AuthError {
     AuthError::network("no response (offline, DNS, CORS or aborted)")
 }
 
 /// Sends a prepared request; any HTTP status is a response, only "no response" is an error.
+///
+/// Through the global `fetch` as [`http`] binds it, with `catch`: an app or a test may have
+/// replaced `fetch` with one that throws synchronously, and a throw through the wasm frames
+/// would skip their cleanup and could leave the client's state borrowed for good. Such a throw,
+/// like a rejection, is "no response". Whatever it resolves with goes through
+/// `Promise.resolve`, so a `fetch` returning a plain value is an error, not a crash.
 async fn send_request(request: &web_sys::Request) -> Result<web_sys::Response, AuthError> {
-    let response = JsFuture::from(global_fetch(request))
+    let pending = http::global_fetch(request).map_err(|_| no_response())?;
+    let response = JsFuture::from(js_sys::Promise::resolve(&pending))
         .await
         .map_err(|_| no_response())?;
     response

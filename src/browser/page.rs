@@ -24,6 +24,12 @@ impl PageEvents {
     /// Listens for wake-ups (calls `on_wake`) and, when `storage_key` is given, for other tabs'
     /// `localStorage` writes to that key (calls `on_storage` with the new value, `None` when
     /// removed). Outside a window (Node, workers) there is nothing to listen to.
+    ///
+    /// Only events whose `storageArea` is this window's `localStorage` count. The same `storage`
+    /// event reports `sessionStorage` changes made in other frames of the tab: an iframe's
+    /// `sessionStorage.clear()` (key `null`) must not read as a sign-out, nor its write of a
+    /// value under the same key as another tab's session. A `localStorage.clear()` elsewhere
+    /// (key `null`, our area) did remove the session: it reads as a removal.
     pub fn listen(
         on_wake: impl Fn() + 'static,
         storage_key: Option<String>,
@@ -49,11 +55,23 @@ impl PageEvents {
                 }
             });
         }
-        if let Some(key) = storage_key {
+        // Compared by identity: a window's `localStorage` is one object, and the events about it
+        // carry that object. Storage that cannot be reached here (disabled meanwhile) cannot be
+        // watched either.
+        let watched =
+            storage_key.and_then(|key| Some((key, window.local_storage().ok().flatten()?)));
+        if let Some((key, local)) = watched {
             events.add(window.as_ref(), "storage", move |event| {
                 let Some(event) = event.dyn_ref::<StorageEvent>() else {
                     return;
                 };
+                // Another area (`sessionStorage` in another frame), or none (a synthetic event).
+                let ours = event
+                    .storage_area()
+                    .is_some_and(|area| js_sys::Object::is(&area, &local));
+                if !ours {
+                    return;
+                }
                 // `key` is null when another tab called `localStorage.clear()`.
                 match event.key() {
                     Some(changed) if changed == key => on_storage(event.new_value()),

@@ -15,6 +15,12 @@
 //!   back to memory, and [`Store::open`] says why so the driver can warn once.
 //! - A write that throws (`QuotaExceededError`) switches the [`Store`] to memory, keeping the
 //!   value there, and still reports the error.
+//! - A custom adapter's call that does not settle within [`STORAGE_TIMEOUT`] is a `storage`
+//!   error. The driver runs its effects one at a time and may hold the cross-tab lock while it
+//!   reads or writes, so an adapter whose Promise never settles (a stuck IndexedDB transaction,
+//!   an extension's storage that never answers) would otherwise stall every later call and
+//!   event, and keep the lock from the other tabs. Web Storage and memory answer synchronously
+//!   and need no bound.
 //!
 //! Error messages name the storage, the operation and the JavaScript error's `name` only: never
 //! a key's value (it holds tokens) nor a JavaScript error's message (an app adapter's message
@@ -23,16 +29,35 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::time::Duration;
 
+use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::logic::error::AuthError;
 
-use super::http::js_error_name;
+use super::http::{first_of, js_error_name, timer_millis, First};
+
+/// How long one call to a custom storage (`getItem`, `setItem` or `removeItem`, or a Rust
+/// [`TokenStorage`] method) may take before it counts as failed with a `storage` error.
+///
+/// Such a call holds up the client: effects run one at a time, so every later call and event
+/// waits behind it, and a read or write made under the cross-tab lock keeps the other tabs
+/// waiting too. 5 seconds is far beyond what a working store needs (IndexedDB and extension
+/// storage answer in milliseconds), and the same as the longest a tab waits for another tab's
+/// lock, so a stuck adapter delays the others no more than a stuck tab does. (supabase-js bounds
+/// only its lock wait, by `lockAcquireTimeout`; its storage calls are unbounded.)
+///
+/// A timed-out call is treated like one that threw: a read counts as "could not read" (at
+/// start-up the client starts signed out; under the lock it refreshes without the re-read), and
+/// a write leaves the session in memory (`getDiagnostics().lastError` has code `storage`). The
+/// adapter's Promise is not cancelled: a write that settles later may still land, so an adapter
+/// should apply its writes in the order it receives them.
+pub const STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A boxed, non-`Send` future: what [`TokenStorage`] methods return, so that the trait stays
 /// object-safe and implementations may await JavaScript promises (which are not `Send`).
@@ -43,6 +68,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// wrapped in it.
 ///
 /// A missing key is `Ok(None)`. An `Err` must carry code `storage` and must not quote the value.
+/// Each call must settle within [`STORAGE_TIMEOUT`] (5 s): the client stops waiting after that
+/// and treats the call as failed with a `storage` error.
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -210,6 +237,8 @@ pub struct Store {
     // A `RefCell` because a failed write switches the backend behind `&self`. Borrows are never
     // held across `.await` (the custom backend is cloned out first).
     backend: RefCell<Backend>,
+    /// The bound on each custom storage call ([`STORAGE_TIMEOUT`] unless a test shortened it).
+    timeout: Duration,
 }
 
 impl fmt::Debug for Store {
@@ -235,8 +264,36 @@ impl Store {
         };
         let store = Store {
             backend: RefCell::new(backend),
+            timeout: STORAGE_TIMEOUT,
         };
         (store, warning)
+    }
+
+    /// This store with another bound on custom storage calls than [`STORAGE_TIMEOUT`]: for
+    /// tests, which cannot wait seconds for each stalled call. Not an option of the client.
+    #[doc(hidden)]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs one custom storage call, bounded by the store's timeout: a call that has not
+    /// settled by then is a `storage` error, and its future is dropped so the caller moves on.
+    async fn bounded<T>(
+        &self,
+        method: &str,
+        call: BoxFuture<'_, Result<T, AuthError>>,
+    ) -> Result<T, AuthError> {
+        let mut call = call;
+        let timer = pin!(TimeoutFuture::new(timer_millis(self.timeout)));
+        // The call is polled first: one that settled as the timer fired still counts.
+        match first_of(call.as_mut(), timer).await {
+            First::Left(result) => result,
+            First::Right(()) => Err(AuthError::storage(format!(
+                "custom storage {method} did not settle within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
     }
 
     /// Reads the JavaScript `storage` option: `"local"`, `"session"`, `"memory"`, or an object
@@ -268,7 +325,8 @@ impl Store {
         JsStorage::new(value).map(|adapter| StorageChoice::Custom(Rc::new(adapter)))
     }
 
-    /// The value under `key`, `None` when there is none.
+    /// The value under `key`, `None` when there is none. A custom storage's call that does not
+    /// settle within the store's timeout ([`STORAGE_TIMEOUT`]) is a `storage` error.
     pub async fn get(&self, key: &str) -> Result<Option<String>, AuthError> {
         let backend = self.backend.borrow().clone();
         match backend {
@@ -276,7 +334,7 @@ impl Store {
                 .get_item(key)
                 .map_err(|error| web_error(area, "read", &error)),
             Backend::Memory(memory) => Ok(memory.get(key)),
-            Backend::Custom(adapter) => adapter.get_item(key).await,
+            Backend::Custom(adapter) => self.bounded("getItem", adapter.get_item(key)).await,
         }
     }
 
@@ -287,6 +345,9 @@ impl Store {
     /// error so the driver can report it. The stale value is removed from Web Storage on a best
     /// effort basis: it may hold a refresh token the server has since rotated, which a reload or
     /// another tab must not present (reuse detection could revoke the whole session).
+    ///
+    /// A custom storage's write that does not settle within the store's timeout is a `storage`
+    /// error (the store keeps the custom backend: the next write may well succeed).
     pub async fn set(&self, key: &str, value: &str) -> Result<(), AuthError> {
         let backend = self.backend.borrow().clone();
         match backend {
@@ -308,11 +369,11 @@ impl Store {
                 memory.set(key, value);
                 Ok(())
             }
-            Backend::Custom(adapter) => adapter.set_item(key, value).await,
+            Backend::Custom(adapter) => self.bounded("setItem", adapter.set_item(key, value)).await,
         }
     }
 
-    /// Removes `key`; a missing key is not an error.
+    /// Removes `key`; a missing key is not an error. Bounded like [`Store::get`].
     pub async fn remove(&self, key: &str) -> Result<(), AuthError> {
         let backend = self.backend.borrow().clone();
         match backend {
@@ -323,7 +384,7 @@ impl Store {
                 memory.remove(key);
                 Ok(())
             }
-            Backend::Custom(adapter) => adapter.remove_item(key).await,
+            Backend::Custom(adapter) => self.bounded("removeItem", adapter.remove_item(key)).await,
         }
     }
 

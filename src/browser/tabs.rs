@@ -84,6 +84,12 @@ pub async fn mark_replaced(storage_key: &str, replaced: &str) {
 /// Reads `storage_key` right after taking the cross-tab lock: when what it finds was replaced
 /// by a previous holder whose write has not reached this tab yet, reads again (every few
 /// milliseconds, for at most [`STALE_READ_LIMIT`]) until the write arrives.
+///
+/// Bounded, because the lock is held meanwhile: each read is bounded by the store
+/// ([`STORAGE_TIMEOUT`](crate::browser::storage::STORAGE_TIMEOUT) for a custom storage; a read
+/// that does not settle is a `storage` error, returned at once), and no new read starts once
+/// [`STALE_READ_LIMIT`] has passed on the wall clock, however long each read took. So the lock
+/// is held here for at most the limit plus one read.
 pub async fn read_under_lock(
     store: &Store,
     storage_key: &str,
@@ -98,11 +104,15 @@ pub async fn read_under_lock(
         Ok(Some(value)) => replaced.contains(&fingerprint(value)),
         _ => false,
     };
+    // Measured on the wall clock, so that a slow store's reads count too, and by the pauses
+    // taken, which a clock set back meanwhile cannot stretch.
+    let started = js_sys::Date::now();
+    let limit = STALE_READ_LIMIT.as_secs_f64() * 1000.0;
+    let mut paused = Duration::ZERO;
     let mut stored = store.get(storage_key).await;
-    let mut waited = Duration::ZERO;
-    while is_stale(&stored) && waited < STALE_READ_LIMIT {
+    while is_stale(&stored) && paused < STALE_READ_LIMIT && js_sys::Date::now() - started < limit {
         TimeoutFuture::new(timer_millis(STALE_READ_POLL)).await;
-        waited += STALE_READ_POLL;
+        paused += STALE_READ_POLL;
         stored = store.get(storage_key).await;
     }
     stored

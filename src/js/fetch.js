@@ -3,6 +3,9 @@
 // a request that got no response, or one that cannot carry the header goes back to Rust
 // (`after`), which replays it, writes the error, or takes the full path. Running every call
 // through a Rust future cost about 100 µs a request (bench/SIZE-ANALYSIS.md, section 5).
+// A `fetch` that throws or resolves with something other than a `Response` counts as no
+// response, as in Rust (`send_request` in src/browser/client.rs): `client.fetch()` rejects only
+// with `network`.
 export function sendWithToken(request, token, after) {
   // One microtask later, so that `fetch` runs with the wasm call and its glue off the stack: in
   // Chromium, `fetch` takes longer the deeper its caller's stack is (it records the stack), and
@@ -18,8 +21,21 @@ export function sendWithToken(request, token, after) {
     } catch {
       return after(request, token, undefined);
     }
-    return fetch(attempt).then(
-      (response) => (response.status === 401 ? after(request, token, response) : response),
+    let sent;
+    try {
+      // A replaced `fetch` may throw instead of rejecting: either way there is no response.
+      sent = fetch(attempt);
+    } catch {
+      return after(request, token, null);
+    }
+    // Anything but a `Response` (a mock's plain value) is no response either, as in Rust.
+    return Promise.resolve(sent).then(
+      (response) =>
+        response instanceof Response
+          ? response.status === 401
+            ? after(request, token, response)
+            : response
+          : after(request, token, null),
       () => after(request, token, null),
     );
   });
