@@ -9,6 +9,11 @@
 //!   schedule, protocol shapes, the session state machine, errors) lives in private modules under
 //!   `logic/` that never call into JavaScript, so plain `cargo test` covers them with a fixed
 //!   clock. Browser adapters and the `#[wasm_bindgen]` facade only execute what the core decides.
+//! - **One path.** Every API call, timer tick, reply and other tab's write becomes an
+//!   [`Event`] for the [`SessionMachine`], which answers with [`Effect`]s (store, send, lock,
+//!   set the timer, tell listeners, settle a call); the driver ([`AuthClient`]) executes them in
+//!   order through its adapters, and their outcomes come back as events. The README's "How it
+//!   is built" draws the path and names the modules.
 //! - **Decoding is unverified.** The client never holds the signing key: claims are read without
 //!   a signature check, and role checks on the client drive the UI only. The server decides.
 //!
@@ -33,7 +38,7 @@ pub use logic::config::{LoginEncoding, LoginFormat, Override, RefreshFormat, Res
 pub use logic::error::{AuthError, ErrorCode};
 pub use logic::roles::{lookup_path, permissions, scopes, RoleClaims, DEFAULT_ROLE_CLAIMS};
 pub use logic::session::{AuthEvent, Diagnostics, Effect, Event, Jitter, Outcome, Phase};
-pub use logic::session::{LockId, OpId, RequestId, Session, SessionMachine};
+pub use logic::session::{ListenerId, LockId, OpId, RequestId, Session, SessionMachine};
 pub use logic::time::TokenTiming;
 pub use logic::time::{is_expired, ClockEvidence, ClockOffset, ClockSource, Timestamp};
 pub use logic::token::{decode_unverified, Claims, DecodeError, UnverifiedToken};

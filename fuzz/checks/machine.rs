@@ -25,7 +25,7 @@
 //!    shared storage it is sent and stays out only while this tab holds the cross-tab lock, and
 //!    the lock is held only while this tab's refresh is out;
 //! 2. **no token past its expiry**: every access token handed out (`getAccessToken`, a 401
-//!    replay, the ready-token fast path) is the current session's, not expired by the machine's
+//!    replay, the ready-token fast path, a `me()` request) is the current session's, not expired by the machine's
 //!    own reckoning, and, with an honest server, not expired in truth (leeway allowed);
 //! 3. **settled exactly once**: every [`Effect::Complete`] names an open call, and once the
 //!    fuzz input is spent the world answers everything (replies, locks, messages, timers) until
@@ -297,6 +297,11 @@ impl Harness {
                 self.advance(Duration::from_millis(u64::from(input.u8()) * unit));
             }
             13 if self.shared => self.other_tab(input),
+            // Without shared storage there are no other tabs: `me()` takes the place.
+            13 => {
+                let op = self.open_op("me");
+                self.step(Event::Me { op }, "me");
+            }
             14 if self.shared => {
                 if !self.messages.is_empty() {
                     let index = input.choose(self.messages.len());
@@ -791,6 +796,11 @@ impl Harness {
                         );
                     }
                     self.check_request_hides_secrets(http);
+                    if http.endpoint == Endpoint::Me {
+                        // `me()` sends the token it was handed: the same rules apply.
+                        let token = bearer(http).unwrap_or_default();
+                        self.check_handed_out(&token, "me request");
+                    }
                     let copies = if is_refresh && self.mutant == Mutant::DoubleRefresh {
                         2
                     } else {
@@ -1079,7 +1089,7 @@ fn rank(effect: &Effect) -> u8 {
         Effect::ReleaseLock { .. } => 1,
         Effect::Send { .. } | Effect::AcquireLock { .. } => 2,
         Effect::ScheduleTick { .. } | Effect::CancelTick => 3,
-        Effect::Emit { .. } => 4,
+        Effect::Emit { .. } | Effect::EmitInitial { .. } => 4,
         Effect::Complete { .. } => 5,
         _ => 6,
     }
@@ -1103,4 +1113,13 @@ fn describe_stored(value: Option<&str>) -> String {
             Err(_) => format!("{} bytes of garbage", text.len()),
         },
     }
+}
+
+/// The bearer token a request carries.
+fn bearer(http: &HttpRequest) -> Option<String> {
+    http.headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| value.strip_prefix("Bearer "))
+        .map(str::to_owned)
 }

@@ -33,10 +33,9 @@ use crate::browser::tabs::{self, TabChannel};
 use crate::browser::{http, lock};
 use crate::logic::config::{AuthClientOptions, Config, StorageKind};
 use crate::logic::error::{AuthError, ErrorCode};
-use crate::logic::protocol::{self, Endpoint};
 use crate::logic::session::{
-    AuthEvent, Diagnostics, Effect, Event, Jitter, LockId, OpId, Outcome, Session, SessionMachine,
-    MAX_TIMER_DELAY,
+    AuthEvent, Diagnostics, Effect, Event, Jitter, ListenerId, LockId, OpId, Outcome, Session,
+    SessionMachine, MAX_TIMER_DELAY,
 };
 use crate::logic::time::Timestamp;
 use crate::logic::token::Claims;
@@ -106,23 +105,13 @@ struct HeldLock {
 /// Settles one API call with the machine's answer.
 type Settle = oneshot::Sender<Result<Outcome, AuthError>>;
 
-enum Job {
-    /// Read storage (possibly asynchronously) and start the machine.
-    Start,
-    /// Deliver `INITIAL_SESSION` to one listener.
-    Initial(u64),
-    /// Boxed: effects carry whole sessions and requests, the other jobs nothing.
-    Effect(Box<Effect>),
-}
-
 struct Inner {
     machine: RefCell<SessionMachine>,
     store: Store,
     storage_key: String,
-    jobs: RefCell<VecDeque<Job>>,
+    /// The machine's effects not yet executed, run one at a time, in order.
+    jobs: RefCell<VecDeque<Effect>>,
     pumping: Cell<bool>,
-    /// Events that arrived before storage was read; fed in order right after `Start`.
-    early_events: RefCell<Option<Vec<Event>>>,
     /// Pending calls. A few at a time, so a `Vec` (a `HashMap` costs the wasm module more code).
     ops: RefCell<Vec<(OpId, Settle)>>,
     next_op: Cell<u64>,
@@ -177,7 +166,6 @@ impl AuthClient {
             storage_key,
             jobs: RefCell::new(VecDeque::new()),
             pumping: Cell::new(false),
-            early_events: RefCell::new(Some(Vec::new())),
             ops: RefCell::new(Vec::new()),
             next_op: Cell::new(1),
             locks: RefCell::new(Vec::new()),
@@ -218,7 +206,8 @@ impl AuthClient {
         }
 
         // Web and memory storage answer synchronously: start now so `session()` is right at once.
-        // A custom adapter may be asynchronous; it is read once, from the job queue.
+        // A custom adapter may be asynchronous: it is read in the background, and the calls and
+        // listeners that come meanwhile wait inside the machine until `Event::Start`.
         let key = inner.storage_key.clone();
         let synchronous = if inner.store.kind_name() == "custom" {
             None
@@ -227,7 +216,13 @@ impl AuthClient {
         };
         match synchronous {
             Some(stored) => inner.start(stored),
-            None => inner.push_jobs([Job::Start]),
+            None => {
+                let reader = Rc::clone(&inner);
+                spawn(Box::pin(async move {
+                    let stored = reader.store.get(&key).await;
+                    reader.start(stored);
+                }));
+            }
         }
         Ok(Self { inner })
     }
@@ -352,21 +347,12 @@ impl AuthClient {
     ///
     /// Fails with `not_authenticated` when signed out, `config` when the server has no `me`
     /// endpoint, and the mapped error code for any other failure (one refresh and replay on 401).
+    /// The machine decides and sends each request ([`Event::Me`]), like login's and refresh's.
     pub async fn me(&self) -> Result<Value, AuthError> {
-        let Some(token) = self.get_access_token().await? else {
-            return Err(AuthError::not_authenticated("not signed in"));
-        };
-        let request = protocol::me_request(self.inner.machine.borrow().config(), &token)?;
-        let reply = http::send(&request).await?;
-        if reply.status == 401 {
-            let Some(fresh) = self.replacement_for(token).await else {
-                return Err(protocol::error_for(Endpoint::Me, &reply, now()));
-            };
-            let request = protocol::me_request(self.inner.machine.borrow().config(), &fresh)?;
-            let reply = http::send(&request).await?;
-            return protocol::parse_json_reply(Endpoint::Me, &reply, now());
+        match self.inner.call(|op| Event::Me { op }).await? {
+            Outcome::Json(value) => Ok(value),
+            _ => Err(unexpected_outcome()),
         }
-        protocol::parse_json_reply(Endpoint::Me, &reply, now())
     }
 
     /// After a 401 on a request sent with `token`: the token to replay with, if any (a newer one
@@ -445,7 +431,8 @@ impl AuthClient {
     }
 
     /// Calls `listener` on every auth event. `INITIAL_SESSION` comes first, asynchronously
-    /// (after the current task), with the session as it stands then.
+    /// (after the current task), with the session as it stood when the listener subscribed
+    /// (the restored one, once storage was read); every change after that follows as its event.
     pub fn on_auth_state_change(
         &self,
         listener: impl Fn(AuthEvent, Option<&Session>) + 'static,
@@ -457,7 +444,9 @@ impl AuthClient {
             ready: false,
             callback: Rc::new(listener),
         });
-        self.inner.push_jobs([Job::Initial(id)]);
+        self.inner.dispatch(Event::Subscribe {
+            listener: ListenerId(id),
+        });
         Subscription {
             inner: Rc::downgrade(&self.inner),
             id,
@@ -477,37 +466,18 @@ impl Inner {
         if self.disposed.get() {
             return;
         }
-        if let Some(early) = self.early_events.borrow_mut().as_mut() {
-            early.push(event);
-            return;
-        }
         let effects = self.machine.borrow_mut().handle(event, now());
-        self.push_jobs(
-            effects
-                .into_iter()
-                .map(|effect| Job::Effect(Box::new(effect))),
-        );
+        self.push_jobs(effects);
     }
 
+    /// Starts the machine with what storage holds (and the events that waited for it).
     fn start(self: &Rc<Self>, stored: Result<Option<String>, AuthError>) {
-        let effects = self
-            .machine
-            .borrow_mut()
-            .handle(Event::Start { stored }, now());
+        self.dispatch(Event::Start { stored });
         // A stored value that could not be read or was garbage has been discarded: say so once
         // (the message names the rule that failed, never the stored text).
         let start_error = self.machine.borrow().diagnostics(now()).last_error;
         if let Some(error) = start_error.filter(|e| e.code() == ErrorCode::Storage) {
             warn(&error);
-        }
-        self.push_jobs(
-            effects
-                .into_iter()
-                .map(|effect| Job::Effect(Box::new(effect))),
-        );
-        let early = self.early_events.borrow_mut().take().unwrap_or_default();
-        for event in early {
-            self.dispatch(event);
         }
     }
 
@@ -534,7 +504,7 @@ impl Inner {
         }
     }
 
-    fn push_jobs(self: &Rc<Self>, jobs: impl IntoIterator<Item = Job>) {
+    fn push_jobs(self: &Rc<Self>, jobs: impl IntoIterator<Item = Effect>) {
         self.jobs.borrow_mut().extend(jobs);
         if !self.pumping.replace(true) {
             let inner = Rc::clone(self);
@@ -545,18 +515,11 @@ impl Inner {
     async fn pump(self: Rc<Self>) {
         loop {
             let job = self.jobs.borrow_mut().pop_front();
-            let Some(job) = job else { break };
+            let Some(effect) = job else { break };
             if self.disposed.get() {
                 continue;
             }
-            match job {
-                Job::Start => {
-                    let stored = self.store.get(&self.storage_key).await;
-                    self.start(stored);
-                }
-                Job::Initial(id) => self.deliver_initial(id),
-                Job::Effect(effect) => self.execute(*effect).await,
-            }
+            self.execute(effect).await;
         }
         self.pumping.set(false);
     }
@@ -619,6 +582,9 @@ impl Inner {
             Effect::ScheduleTick { at } => self.schedule_tick(at),
             Effect::CancelTick => drop(self.timer.borrow_mut().take()),
             Effect::Emit { event, session } => self.emit(event, session.as_ref()),
+            Effect::EmitInitial { listener, session } => {
+                self.emit_initial(listener, session.as_ref());
+            }
             Effect::Complete { op, result } => self.settle(op, result),
         }
     }
@@ -686,17 +652,17 @@ impl Inner {
         }
     }
 
-    fn deliver_initial(&self, id: u64) {
+    /// Greets one listener with `INITIAL_SESSION`; it hears every later event too.
+    fn emit_initial(&self, listener: ListenerId, session: Option<&Session>) {
         let callback = {
             let mut listeners = self.listeners.borrow_mut();
-            let Some(listener) = listeners.iter_mut().find(|l| l.id == id) else {
+            let Some(listener) = listeners.iter_mut().find(|l| l.id == listener.0) else {
                 return; // unsubscribed before delivery
             };
             listener.ready = true;
             Rc::clone(&listener.callback)
         };
-        let session = self.machine.borrow().session().cloned();
-        callback(AuthEvent::InitialSession, session.as_ref());
+        callback(AuthEvent::InitialSession, session);
     }
 
     fn dispose(&self) {
@@ -707,7 +673,7 @@ impl Inner {
         drop(self.page_events.borrow_mut().take());
         drop(self.tabs.borrow_mut().take());
         self.listeners.borrow_mut().clear();
-        let jobs: Vec<Job> = self.jobs.borrow_mut().drain(..).collect();
+        let jobs: Vec<Effect> = self.jobs.borrow_mut().drain(..).collect();
         let locks: Vec<_> = self.locks.borrow_mut().drain(..).map(|(_, h)| h).collect();
         for held in locks {
             held.guard.release();
@@ -716,10 +682,8 @@ impl Inner {
         // `SIGNED_IN` listener runs before the `login()` it reports is resolved (listeners come
         // first), and that login did succeed.
         for job in jobs {
-            if let Job::Effect(effect) = job {
-                if let Effect::Complete { op, result } = *effect {
-                    self.settle(op, result);
-                }
+            if let Effect::Complete { op, result } = job {
+                self.settle(op, result);
             }
         }
         // Dropping the other senders rejects the calls still pending.

@@ -402,13 +402,20 @@ pub fn logout_replaced_request(config: &Config, access_token: &str) -> Option<Ht
 
 /// The current-user request, or a `config` error when the server has no such endpoint.
 pub fn me_request(config: &Config, access_token: &str) -> Result<HttpRequest, AuthError> {
-    let url = config.endpoints().me.clone().ok_or_else(|| {
-        AuthError::config("this server has no `me` endpoint (endpoints.me is null)")
-    })?;
+    let url = me_endpoint(config)?.to_owned();
     Ok(
         HttpRequest::new(Endpoint::Me, Method::Get, url, credentials(config))
             .with_bearer(access_token),
     )
+}
+
+/// The `me` endpoint's URL, or the `config` error `me()` fails with when the server has none.
+pub fn me_endpoint(config: &Config) -> Result<&str, AuthError> {
+    config
+        .endpoints()
+        .me
+        .as_deref()
+        .ok_or_else(|| AuthError::config("this server has no `me` endpoint (endpoints.me is null)"))
 }
 
 /// What a body turned out to be.

@@ -246,6 +246,9 @@ impl SessionMachine {
             }
             return complete(out, op, Ok(Outcome::Done));
         }
+        let Some(result) = self.on_me_reply(request, result, now, out) else {
+            return;
+        };
         let is_current_refresh = matches!(
             &self.refresh,
             Some(InFlight { stage: Stage::Sending { request: id, .. }, .. }) if *id == request

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde_json::Value;
+
 use crate::logic::error::AuthError;
 use crate::logic::protocol::{HttpReply, HttpRequest};
 use crate::logic::time::{ClockOffset, ClockSource, Timestamp};
@@ -14,6 +16,11 @@ use super::Session;
 /// Identifies one API call whose promise waits for an [`Effect::Complete`]; chosen by the driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpId(pub u64);
+
+/// Identifies one `onAuthStateChange` listener, for its [`Effect::EmitInitial`]; chosen by the
+/// driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListenerId(pub u64);
 
 /// Identifies one request the machine asked for; pass it back in [`Event::Response`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,7 +48,7 @@ impl LockId {
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthEvent {
-    /// The session as it stands when a listener subscribes (delivered by the driver).
+    /// The session as it stands when a listener subscribes ([`Effect::EmitInitial`]).
     InitialSession,
     /// A login succeeded, here or in another tab.
     SignedIn,
@@ -79,7 +86,9 @@ impl fmt::Display for AuthEvent {
 /// Something that happened, fed to [`SessionMachine::handle`](super::SessionMachine::handle).
 #[non_exhaustive]
 pub enum Event {
-    /// The driver started and read storage (`Ok(None)`: nothing stored).
+    /// The driver started and read storage (`Ok(None)`: nothing stored). Events fed before it
+    /// wait inside the machine and are handled right after it, in order: nothing can be decided
+    /// before the stored session is known.
     Start {
         /// The stored value, or the error reading it.
         stored: Result<Option<String>, AuthError>,
@@ -114,6 +123,18 @@ pub enum Event {
     Logout {
         /// The call's id.
         op: OpId,
+    },
+    /// `me()`: GET the `me` endpoint with the token (refreshed first when expiring), refresh
+    /// once and replay once on a 401; resolves with [`Outcome::Json`].
+    Me {
+        /// The call's id.
+        op: OpId,
+    },
+    /// `onAuthStateChange(listener)`: the listener gets [`Effect::EmitInitial`], and every
+    /// [`Effect::Emit`] after it.
+    Subscribe {
+        /// The listener's id.
+        listener: ListenerId,
     },
     /// The reply to an [`Effect::Send`], or the network error if none came.
     Response {
@@ -170,6 +191,11 @@ impl fmt::Debug for Event {
                 .field("token", &"[redacted]")
                 .finish(),
             Self::Logout { op } => f.debug_struct("Logout").field("op", op).finish(),
+            Self::Me { op } => f.debug_struct("Me").field("op", op).finish(),
+            Self::Subscribe { listener } => f
+                .debug_struct("Subscribe")
+                .field("listener", listener)
+                .finish(),
             Self::Response { request, result } => f
                 .debug_struct("Response")
                 .field("request", request)
@@ -205,6 +231,8 @@ pub enum Outcome {
     AccessToken(Option<String>),
     /// `logout()`.
     Done,
+    /// `me()`: the JSON body of the `me` endpoint's reply.
+    Json(Value),
 }
 
 impl fmt::Debug for Outcome {
@@ -216,6 +244,8 @@ impl fmt::Debug for Outcome {
                 .field(&token.as_ref().map(|_| "[redacted]"))
                 .finish(),
             Self::Done => f.write_str("Done"),
+            // A user record: personal data, not for logs.
+            Self::Json(_) => f.write_str("Json([redacted])"),
         }
     }
 }
@@ -264,6 +294,14 @@ pub enum Effect {
         /// The session after the change (`None` when signed out).
         session: Option<Session>,
     },
+    /// Call listener `listener` alone with `(INITIAL_SESSION, session)`; from then on it hears
+    /// every [`Effect::Emit`] too.
+    EmitInitial {
+        /// The listener.
+        listener: ListenerId,
+        /// The session as it stands (`None` when signed out).
+        session: Option<Session>,
+    },
     /// Settle the promise of call `op`.
     Complete {
         /// Which call.
@@ -287,7 +325,7 @@ impl Effect {
             Self::ReleaseLock { .. } => 1,
             Self::Send { .. } | Self::AcquireLock { .. } => 2,
             Self::ScheduleTick { .. } | Self::CancelTick => 3,
-            Self::Emit { .. } => 4,
+            Self::Emit { .. } | Self::EmitInitial { .. } => 4,
             Self::Complete { .. } => 5,
         }
     }
@@ -338,6 +376,11 @@ impl fmt::Debug for Effect {
             Self::Emit { event, session } => f
                 .debug_struct("Emit")
                 .field("event", event)
+                .field("session", session)
+                .finish(),
+            Self::EmitInitial { listener, session } => f
+                .debug_struct("EmitInitial")
+                .field("listener", listener)
                 .field("session", session)
                 .finish(),
             Self::Complete { op, result } => f

@@ -18,11 +18,14 @@ impl SessionMachine {
     pub fn new(config: Config, jitter: Jitter) -> Self {
         Self {
             config,
+            before_start: Some(Vec::new()),
             session: None,
             refresh: None,
             logins: Vec::new(),
             superseded_logins: Vec::new(),
             logouts: Vec::new(),
+            me_calls: Vec::new(),
+            continuations: Vec::new(),
             backoff: RefreshBackoff::new(),
             storage_trusted: true,
             last_error: None,
@@ -84,7 +87,29 @@ impl SessionMachine {
     }
 
     /// Handles one event at `now` (local clock) and returns the effects to execute, in order.
+    ///
+    /// Before [`Event::Start`] an event only waits (no effects): a call cannot be answered, nor
+    /// a listener greeted, before the stored session is known. `Start` then handles them all,
+    /// in the order they came, and returns their effects after its own.
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
+        let Some(waiting) = self.before_start.as_mut() else {
+            return self.step(event, now);
+        };
+        if !matches!(event, Event::Start { .. }) {
+            waiting.push(event);
+            return Vec::new();
+        }
+        let waiting = self.before_start.take().unwrap_or_default();
+        let mut out = self.step(event, now);
+        for event in waiting {
+            out.extend(self.step(event, now));
+        }
+        out
+    }
+
+    /// [`Self::handle`] for a started machine: the steps of "How one event becomes effects" in
+    /// the module docs.
+    fn step(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
         let mut out = Vec::new();
         // Catch up first: after a sleep, a session that expired beyond rescue must end before
         // any call is answered from stale state. (Due refreshes start after the event, so a
@@ -101,6 +126,11 @@ impl SessionMachine {
             Event::GetAccessToken { op } => self.on_get_access_token(op, now, &mut out),
             Event::TokenRejected { op, token } => self.on_token_rejected(op, &token, now, &mut out),
             Event::Logout { op } => self.on_logout(op, now, &mut out),
+            Event::Me { op } => self.on_me(op, now, &mut out),
+            Event::Subscribe { listener } => out.push(Effect::EmitInitial {
+                listener,
+                session: self.session.clone(),
+            }),
             Event::Response { request, result } => self.on_response(request, result, now, &mut out),
             Event::LockAcquired { lock, stored } => self.on_lock(lock, stored, now, &mut out),
             Event::StorageChanged { stored } => self.on_storage_changed(stored, now, &mut out),
@@ -108,6 +138,7 @@ impl SessionMachine {
             Event::Tick => self.on_tick(),
         }
         self.advance(now, true, &mut out);
+        self.resume_continuations(now, &mut out);
         self.reschedule(now, &mut out);
         let mut out = in_rank_order(out);
         // An expiry and a logout in one step both clear storage; once is enough.

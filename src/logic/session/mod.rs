@@ -18,12 +18,14 @@
 //! listeners. It never decides anything itself:
 //!
 //! 1. At start-up it reads storage and feeds [`Event::Start`] (a read that throws is
-//!    `Err(storage error)`).
+//!    `Err(storage error)`). Events fed before it wait inside the machine and are handled right
+//!    after it, so a driver whose storage answers asynchronously needs no buffer of its own.
 //! 2. It turns every API call into an event with a fresh [`OpId`] and keeps the caller's promise
 //!    under that id: `login()` → [`Event::Login`], `refresh()` → [`Event::Refresh`],
 //!    `getAccessToken()` and `fetch()` (before sending, for allowed origins) →
 //!    [`Event::GetAccessToken`], a 401 on a request sent with token `t` → [`Event::TokenRejected`]
-//!    (once per `fetch`; never for the replay), `logout()` → [`Event::Logout`].
+//!    (once per `fetch`; never for the replay), `me()` → [`Event::Me`], `logout()` →
+//!    [`Event::Logout`]; `onAuthStateChange` → [`Event::Subscribe`] with a fresh [`ListenerId`].
 //! 3. It feeds the outside world back: replies to [`Effect::Send`] as [`Event::Response`] (a
 //!    `fetch` rejection or timeout as `Err(AuthError::network(..))`), a granted lock as
 //!    [`Event::LockAcquired`] with storage re-read *under* the lock, `storage` events from other
@@ -35,20 +37,18 @@
 //!    the lock; [`Effect::Send`] starts a request (without waiting for it) and
 //!    [`Effect::AcquireLock`] requests the lock; [`Effect::ScheduleTick`] replaces the one timer
 //!    and [`Effect::CancelTick`] stops it; [`Effect::Emit`] calls the listeners (after storage is
-//!    written and the lock released, as the order guarantees); [`Effect::Complete`] settles the
-//!    caller's promise.
+//!    written and the lock released, as the order guarantees) and [`Effect::EmitInitial`] greets
+//!    one new listener with `INITIAL_SESSION` (it hears every `Emit` after that);
+//!    [`Effect::Complete`] settles the caller's promise.
 //!
-//! Composite calls are sequences of the above. `fetch(input)`: if the origin is allowed
-//! ([`Config::allows_origin`]), get a token with [`Event::GetAccessToken`] (none: send without);
-//! on a 401 feed [`Event::TokenRejected`] with the token used; a `Some(token)` outcome means
-//! replay once with it, anything else means resolve with the original 401 response. `me()`: the
-//! same with [`protocol::me_request`] and [`protocol::parse_json_reply`]; when the replay is not
-//! possible it rejects with [`protocol::error_for`] of the original 401 (`not_authenticated`,
-//! `token_expired` or `token_revoked`). Signed out, `me()` rejects with `not_authenticated`
-//! without a request.
-//!
-//! `INITIAL_SESSION` is not an effect: it belongs to each subscriber, so the driver delivers
-//! `(INITIAL_SESSION, machine.session())` a microtask after each `onAuthStateChange`.
+//! `fetch(input)` sends the app's own request, so it is the one composite call: if the origin is
+//! allowed ([`Config::allows_origin`]), get a token with [`Event::GetAccessToken`] (none: send
+//! without); on a 401 feed [`Event::TokenRejected`] with the token used; a `Some(token)` outcome
+//! means replay once with it, anything else means resolve with the original 401 response.
+//! `me()` is the same sequence run inside the machine (`me.rs`): every request it sends is an
+//! [`Effect::Send`]; when the replay is not possible it rejects with the error of the original
+//! 401 (`not_authenticated`, `token_expired` or `token_revoked`). Signed out, it rejects with
+//! `not_authenticated` without a request.
 //!
 //! Requests and locks carry ids ([`RequestId`], [`LockId`]): a reply or lock that arrives after
 //! the machine moved on (a logout during a refresh, another tab's refresh adopted) is ignored
@@ -78,12 +78,15 @@
 //!
 //! 1. `advance` catches up with the clock: a session that expired beyond rescue ends before any
 //!    call is answered from stale state.
-//! 2. The event's handler runs: `calls.rs` for API calls and their replies, `refresh.rs` for a
-//!    refresh (its lock, reply or failure), `tabs.rs` for storage and other tabs. [`Event::Tick`]
-//!    has nothing to do here but forget the spent timer: time passing is steps 1, 3 and 4.
+//! 2. The event's handler runs: `calls.rs` for API calls and their replies, `me.rs` for `me()`,
+//!    `refresh.rs` for a refresh (its lock, reply or failure), `tabs.rs` for storage and other
+//!    tabs. [`Event::Tick`] has nothing to do here but forget the spent timer: time passing is
+//!    steps 1, 3 and 5.
 //! 3. `advance` again, now starting a refresh that is due (how the timer refreshes).
-//! 4. `reschedule` sets the one timer to the next instant anything may happen, or cancels it.
-//! 5. The effects are put in [`Effect`] rank order, and a repeated [`Effect::Clear`] is dropped.
+//! 4. A call that goes on once its token is settled (`me()`) turns that settlement into its
+//!    next request.
+//! 5. `reschedule` sets the one timer to the next instant anything may happen, or cancels it.
+//! 6. The effects are put in [`Effect`] rank order, and a repeated [`Effect::Clear`] is dropped.
 //!
 //! The handlers never touch the backoff after failed refreshes: they tell the `RefreshBackoff`
 //! (`backoff.rs`) what happened and ask it whether and when a refresh may go. The types a
@@ -91,14 +94,12 @@
 //! the failures tabs share in `persisted.rs`; the tests are in `tests/`, one file per topic.
 //!
 //! [`StorageKind::is_shared`]: crate::logic::config::StorageKind::is_shared
-//! [`protocol::me_request`]: crate::logic::protocol::me_request
-//! [`protocol::parse_json_reply`]: crate::logic::protocol::parse_json_reply
-//! [`protocol::error_for`]: crate::logic::protocol::error_for
 
 mod backoff;
 mod calls;
 mod contract;
 mod machine;
+mod me;
 mod persisted;
 mod refresh;
 mod tabs;
@@ -108,7 +109,8 @@ mod value;
 mod tests;
 
 pub use contract::{
-    AuthEvent, Diagnostics, Effect, Event, Jitter, LockId, OpId, Outcome, Phase, RequestId,
+    AuthEvent, Diagnostics, Effect, Event, Jitter, ListenerId, LockId, OpId, Outcome, Phase,
+    RequestId,
 };
 pub use value::Session;
 
@@ -120,6 +122,7 @@ use crate::logic::time::Timestamp;
 
 use backoff::RefreshBackoff;
 use machine::Rng;
+use me::{MeCall, Then};
 use refresh::InFlight;
 
 /// The longest delay a browser timer supports (`setTimeout` takes a signed 32-bit millisecond
@@ -142,6 +145,8 @@ pub const MIN_TOKEN_LIFE_TO_SEND: Duration = Duration::from_millis(1000);
 #[derive(Debug)]
 pub struct SessionMachine {
     config: Config,
+    /// Until [`Event::Start`]: the events fed so far, handled right after it.
+    before_start: Option<Vec<Event>>,
     session: Option<Session>,
     refresh: Option<InFlight>,
     logins: Vec<(RequestId, OpId)>,
@@ -149,6 +154,10 @@ pub struct SessionMachine {
     /// reply installs nothing (see [`SessionMachine::supersede_logins`]).
     superseded_logins: Vec<RequestId>,
     logouts: Vec<(RequestId, OpId)>,
+    /// The `me()` requests out.
+    me_calls: Vec<MeCall>,
+    /// Calls that go on once their token is settled (`me()`: send, or replay after a 401).
+    continuations: Vec<(OpId, Then)>,
     /// The failed refreshes of the current session and what they hold back.
     backoff: RefreshBackoff,
     /// False once a storage write failed: storage may then lag behind this tab, so reading it

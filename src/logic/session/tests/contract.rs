@@ -164,3 +164,60 @@ fn seeded_jitter_is_deterministic_and_in_range() {
     let mean = xs.iter().sum::<f64>() / 100.0;
     assert!((0.3..0.7).contains(&mean), "{mean}");
 }
+
+/// Before [`Event::Start`] events wait inside the machine; `Start` handles them after itself,
+/// in order, so a call or a listener that comes while an asynchronous storage is read is
+/// answered from what storage held.
+#[test]
+fn events_before_start_wait_for_it() {
+    let mut fx = fresh_memory();
+    for event in [
+        Event::Subscribe {
+            listener: ListenerId(7),
+        },
+        Event::GetAccessToken { op: OpId(1) },
+        Event::Tick,
+    ] {
+        assert!(fx.feed(event, 1.0).is_empty());
+    }
+    let stored = Event::Start {
+        stored: Ok(Some(stored_a1())),
+    };
+    let effects = fx.feed(stored, 2.0);
+    assert_eq!(
+        describe(&effects),
+        // The tick forgets the timer it came by, so the timer is set again.
+        [
+            "tick 1740",
+            "greet listener7 a1",
+            "op1 token a1",
+            "tick 1740"
+        ]
+    );
+    // Once started, an event is handled at once.
+    let effects = fx.feed(Event::GetAccessToken { op: OpId(2) }, 3.0);
+    assert_eq!(describe(&effects), ["op2 token a1"]);
+}
+
+/// `INITIAL_SESSION` is an effect in order with the others: a listener that subscribes before a
+/// login's reply is greeted with the state before it, then hears `SIGNED_IN`.
+#[test]
+fn a_listener_is_greeted_with_the_session_as_it_stands() {
+    let mut fx = logging_in_memory();
+    let effects = fx.feed(
+        Event::Subscribe {
+            listener: ListenerId(1),
+        },
+        0.0,
+    );
+    assert_eq!(describe(&effects), ["greet listener1 null"]);
+    let reply = fx.reply(Ok(token_reply(&access("a1", 0.0, 1800.0), Some("r1"))));
+    fx.feed(reply, 0.0);
+    let effects = fx.feed(
+        Event::Subscribe {
+            listener: ListenerId(2),
+        },
+        1.0,
+    );
+    assert_eq!(describe(&effects), ["greet listener2 a1"]);
+}

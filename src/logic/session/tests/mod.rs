@@ -4,6 +4,7 @@
 mod backoff;
 mod calls;
 mod contract;
+mod me;
 mod properties;
 mod refresh;
 mod table;
@@ -128,12 +129,21 @@ fn describe(effects: &[Effect]) -> Vec<String> {
                     .map(|s| jti(s.access_token()))
                     .unwrap_or_else(|| "null".to_owned())
             ),
+            Effect::EmitInitial { listener, session } => format!(
+                "greet listener{} {}",
+                listener.0,
+                session
+                    .as_ref()
+                    .map(|s| jti(s.access_token()))
+                    .unwrap_or_else(|| "null".to_owned())
+            ),
             Effect::Complete { op, result } => {
                 let outcome = match result {
                     Ok(Outcome::Session(s)) => format!("session {}", jti(s.access_token())),
                     Ok(Outcome::AccessToken(Some(token))) => format!("token {}", jti(token)),
                     Ok(Outcome::AccessToken(None)) => "null".to_owned(),
                     Ok(Outcome::Done) => "done".to_owned(),
+                    Ok(Outcome::Json(value)) => format!("json {value}"),
                     Err(error) => format!("err {}", error.code()),
                 };
                 format!("op{} {outcome}", op.0)

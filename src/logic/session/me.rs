@@ -1,0 +1,149 @@
+//! `me()`: the one request the machine sends for the app rather than for the session. It is a
+//! `getAccessToken()` followed by a GET of the `me` endpoint, and on a 401 a
+//! [`TokenRejected`](super::Event::TokenRejected) followed by one replay, so it reuses those
+//! calls whole: the call waits under its own [`OpId`] like them, and a *continuation* ([`Then`])
+//! says what its settled token turns into. [`SessionMachine::resume_continuations`] runs at the
+//! end of every step and replaces such a call's [`Effect::Complete`] with the next request (or
+//! the final answer), so a token that arrives by a refresh, another tab or at once goes on the
+//! same way.
+
+use crate::logic::error::AuthError;
+use crate::logic::protocol::{self, Endpoint, HttpReply};
+use crate::logic::time::Timestamp;
+
+use super::calls::complete;
+use super::{Effect, OpId, Outcome, RequestId, SessionMachine};
+
+/// What a call does once its token is settled.
+#[derive(Debug)]
+pub(super) enum Then {
+    /// `me()`: send the request with the token.
+    SendMe,
+    /// `me()` after a 401: replay with the fresh token, or fail as that 401 says.
+    ReplayMe(HttpReply),
+}
+
+/// A `me()` request that is out.
+pub(super) struct MeCall {
+    request: RequestId,
+    op: OpId,
+    /// The token it carries: what a 401 rejected.
+    token: String,
+    /// Whether this is the replay (a second 401 is the answer).
+    replayed: bool,
+}
+
+impl std::fmt::Debug for MeCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeCall")
+            .field("request", &self.request)
+            .field("op", &self.op)
+            .field("token", &"[redacted]")
+            .field("replayed", &self.replayed)
+            .finish()
+    }
+}
+
+impl SessionMachine {
+    pub(super) fn on_me(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
+        if self.session.is_none() {
+            return complete(out, op, Err(AuthError::not_authenticated("not signed in")));
+        }
+        if let Err(error) = protocol::me_endpoint(&self.config) {
+            return complete(out, op, Err(error));
+        }
+        self.continuations.push((op, Then::SendMe));
+        self.on_get_access_token(op, now, out);
+    }
+
+    /// The reply to a `me()` request, if `request` is one (else `result` is handed back).
+    pub(super) fn on_me_reply(
+        &mut self,
+        request: RequestId,
+        result: Result<HttpReply, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Option<Result<HttpReply, AuthError>> {
+        let Some(index) = self
+            .me_calls
+            .iter()
+            .position(|call| call.request == request)
+        else {
+            return Some(result);
+        };
+        let call = self.me_calls.remove(index);
+        match result {
+            Ok(reply) if reply.status == 401 && !call.replayed => {
+                self.continuations.push((call.op, Then::ReplayMe(reply)));
+                self.on_token_rejected(call.op, &call.token, now, out);
+            }
+            Ok(reply) => {
+                let body = protocol::parse_json_reply(Endpoint::Me, &reply, now);
+                complete(out, call.op, body.map(Outcome::Json));
+            }
+            Err(error) => complete(out, call.op, Err(error)),
+        }
+        None
+    }
+
+    /// Replaces each [`Effect::Complete`] of a call with a continuation by what comes next.
+    pub(super) fn resume_continuations(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        let mut index = 0;
+        while index < out.len() && !self.continuations.is_empty() {
+            let waiting = match &out[index] {
+                Effect::Complete { op, .. } => {
+                    self.continuations.iter().position(|(id, _)| id == op)
+                }
+                _ => None,
+            };
+            let Some(position) = waiting else {
+                index += 1;
+                continue;
+            };
+            let (op, then) = self.continuations.remove(position);
+            if let Effect::Complete { result, .. } = out.remove(index) {
+                self.go_on(op, then, result, now, out);
+            }
+        }
+    }
+
+    /// What a `me()` call does with its settled token.
+    fn go_on(
+        &mut self,
+        op: OpId,
+        then: Then,
+        token: Result<Outcome, AuthError>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let replay = matches!(then, Then::ReplayMe(_));
+        match (token, then) {
+            (Ok(Outcome::AccessToken(Some(token))), _) => self.send_me(op, token, replay, out),
+            // No replay: the original 401 is the answer (`token_expired`, `token_revoked`...).
+            (_, Then::ReplayMe(rejected)) => {
+                let error = protocol::error_for(Endpoint::Me, &rejected, now);
+                complete(out, op, Err(error));
+            }
+            (Err(error), Then::SendMe) => complete(out, op, Err(error)),
+            (Ok(_), Then::SendMe) => {
+                complete(out, op, Err(AuthError::not_authenticated("not signed in")));
+            }
+        }
+    }
+
+    fn send_me(&mut self, op: OpId, token: String, replayed: bool, out: &mut Vec<Effect>) {
+        match protocol::me_request(&self.config, &token) {
+            Ok(http) => {
+                let request = self.next_request();
+                self.me_calls.push(MeCall {
+                    request,
+                    op,
+                    token,
+                    replayed,
+                });
+                out.push(Effect::Send { request, http });
+            }
+            Err(error) => complete(out, op, Err(error)),
+        }
+    }
+}
