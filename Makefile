@@ -15,7 +15,7 @@ WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
         test-chrome test-firefox test-webkit test-node test-e2e test-e2e-webkit examples api api-check \
-        bench fixtures screenshot fuzz
+        bench fixtures screenshot fuzz size-gate
 
 help:
 	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
@@ -38,7 +38,7 @@ server: setup
 demo: build server
 	scripts/demo.sh
 
-test: setup lint test-native test-wasm api-check test-e2e test-e2e-webkit
+test: setup lint test-native test-wasm api-check size-gate test-e2e test-e2e-webkit
 	@echo "make test: all suites passed"
 
 lint: fmt-check clippy
@@ -99,6 +99,11 @@ api-check: build
 	  echo "The generated TypeScript API differs from api/tokenkeeper.d.ts."; \
 	  echo "If the change is intended, run 'make api' and commit the file."; exit 1; }
 	@echo "api-check: pkg/tokenkeeper.d.ts matches api/tokenkeeper.d.ts"
+
+# The package may only shrink: over bench/size-budget.json (today's size + 1 KB until the 60 KB
+# goal) the build fails. Size does not depend on load, so this one budget is safe in a test.
+size-gate: build
+	node scripts/size-gate.mjs
 
 api: build
 	$(API_FILTER) pkg/tokenkeeper.d.ts > api/tokenkeeper.d.ts

@@ -59,6 +59,11 @@ use super::http::{first_of, js_error_name, timer_millis, First};
 /// should apply its writes in the order it receives them.
 pub const STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
 
+const GET_TIMED_OUT: &str = "custom storage getItem did not settle within the storage timeout";
+const SET_TIMED_OUT: &str = "custom storage setItem did not settle within the storage timeout";
+const REMOVE_TIMED_OUT: &str =
+    "custom storage removeItem did not settle within the storage timeout";
+
 /// A boxed, non-`Send` future: what [`TokenStorage`] methods return, so that the trait stays
 /// object-safe and implementations may await JavaScript promises (which are not `Send`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -278,10 +283,12 @@ impl Store {
     }
 
     /// Runs one custom storage call, bounded by the store's timeout: a call that has not
-    /// settled by then is a `storage` error, and its future is dropped so the caller moves on.
+    /// settled by then is a `storage` error saying `timed_out` (a static text naming the method:
+    /// no formatting code for a message that is rarely shown), and its future is dropped so the
+    /// caller moves on.
     async fn bounded<T>(
         &self,
-        method: &str,
+        timed_out: &'static str,
         call: BoxFuture<'_, Result<T, AuthError>>,
     ) -> Result<T, AuthError> {
         let mut call = call;
@@ -289,10 +296,7 @@ impl Store {
         // The call is polled first: one that settled as the timer fired still counts.
         match first_of(call.as_mut(), timer).await {
             First::Left(result) => result,
-            First::Right(()) => Err(AuthError::storage(format!(
-                "custom storage {method} did not settle within {} ms",
-                self.timeout.as_millis()
-            ))),
+            First::Right(()) => Err(AuthError::storage(timed_out)),
         }
     }
 
@@ -334,7 +338,7 @@ impl Store {
                 .get_item(key)
                 .map_err(|error| web_error(area, "read", &error)),
             Backend::Memory(memory) => Ok(memory.get(key)),
-            Backend::Custom(adapter) => self.bounded("getItem", adapter.get_item(key)).await,
+            Backend::Custom(adapter) => self.bounded(GET_TIMED_OUT, adapter.get_item(key)).await,
         }
     }
 
@@ -369,7 +373,10 @@ impl Store {
                 memory.set(key, value);
                 Ok(())
             }
-            Backend::Custom(adapter) => self.bounded("setItem", adapter.set_item(key, value)).await,
+            Backend::Custom(adapter) => {
+                self.bounded(SET_TIMED_OUT, adapter.set_item(key, value))
+                    .await
+            }
         }
     }
 
@@ -384,7 +391,10 @@ impl Store {
                 memory.remove(key);
                 Ok(())
             }
-            Backend::Custom(adapter) => self.bounded("removeItem", adapter.remove_item(key)).await,
+            Backend::Custom(adapter) => {
+                self.bounded(REMOVE_TIMED_OUT, adapter.remove_item(key))
+                    .await
+            }
         }
     }
 
