@@ -1,7 +1,8 @@
 //! Target `machine`: the session state machine driven by an honest model of its world, checked
 //! against its invariants after every step.
 //!
-//! The harness plays the driver of `session.rs`'s module docs and everything around it:
+//! The harness plays the driver of the session module docs (`src/logic/session/mod.rs`) and
+//! everything around it:
 //! - **API calls** with fresh [`OpId`]s: `login`, `refresh`, `getAccessToken` (sometimes answered
 //!   from [`SessionMachine::ready_access_token`], as the driver does), a 401 on a request that
 //!   carried a token handed out earlier, `logout`;

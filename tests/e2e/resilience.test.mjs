@@ -32,7 +32,7 @@ import {
 /** The core's cap: failed refresh attempts per 60-second window (`schedule.rs`), for all tabs. */
 const MAX_FAILURES_PER_WINDOW = 5;
 const FAILURE_WINDOW_MS = 60_000;
-// src/logic/session.rs MIN_TOKEN_LIFE_TO_SEND: while refreshes are held back, a token with less
+// src/logic/session/mod.rs MIN_TOKEN_LIFE_TO_SEND: while refreshes are held back, a token with less
 // than this left is not sent.
 const MIN_TOKEN_LIFE_TO_SEND_MS = 1000;
 
