@@ -50,9 +50,12 @@ clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tokenkeeper --target wasm32-unknown-unknown --all-targets -- -D warnings
 	cargo clippy -p tokenkeeper-rust-app --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p tokenkeeper --features verify --all-targets -- -D warnings
 
+# The `verify` feature's tests run on their own: no other build turns it on.
 test-native:
 	cargo test --workspace
+	cargo test -p tokenkeeper --features verify --lib verify
 
 test-wasm: test-chrome test-firefox test-webkit test-node
 

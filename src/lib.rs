@@ -43,6 +43,8 @@ pub use logic::time::TokenTiming;
 pub use logic::time::{is_expired, ClockEvidence, ClockOffset, ClockSource, Timestamp};
 pub use logic::token::{decode_unverified, Claims, DecodeError, UnverifiedToken};
 pub use logic::token::{TimeClaim, TokenHeader, TokenPart, MAX_TOKEN_LEN};
+#[cfg(feature = "verify")]
+pub use logic::verify;
 pub use logic::{protocol, schedule};
 
 /// For tests only (`tests/browser_adapters.rs`): the browser adapters, which are not public API.

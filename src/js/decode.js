@@ -196,11 +196,12 @@ function surrogatesPaired(text) {
   return true;
 }
 
-// Registered header fields (jwt-compact refuses a repeat): alg, typ, kid, jku, x5u, cty, x5t.
+// Registered header fields (the Rust decoder, like jwt-compact, refuses a repeat): alg, typ, kid,
+// jku, x5u, cty, x5t.
 const FIELDS = [0x616c67, 0x747970, 0x6b6964, 0x6a6b75, 0x783575, 0x637479, 0x783574];
 const ALG = 1;
 const CTY = 32;
-const THUMBPRINTS = 64 | 128; // x5t, x5t#S256: decoded by jwt-compact, left to it here
+const THUMBPRINTS = 64 | 128; // x5t, x5t#S256: their decoding is left to the Rust decoder
 
 /** The bit of the registered field named by `b[start..end)`, 0 for any other name. */
 function fieldBit(b, start, end) {

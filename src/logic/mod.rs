@@ -18,6 +18,8 @@ pub mod schedule;
 pub mod session;
 pub mod time;
 pub mod token;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod skew_tests;

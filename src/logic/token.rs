@@ -23,14 +23,16 @@
 //! Error messages name the rule and never contain any part of the token: tokens end up in logs
 //! and bug reports, and even a fragment of a payload can be personal data.
 //!
-//! ## How jwt-compact is used
-//! [`jwt_compact::UntrustedToken`] parses the header and checks the base64url of the header and
-//! the signature. It keeps the payload bytes it decodes private, and its `Claims<T>` reads `exp`,
-//! `nbf` and `iat` as integer seconds (truncating a float `exp`, and dropping the payload text),
-//! so it is handed the token with an empty payload, and the payload is decoded here, once, with
-//! the same strict `base64ct` decoder, then parsed once into a `serde_json` map, keeping the JSON
-//! text for the JavaScript facade. In builds with jwt-compact's `ciborium` feature (native tests
-//! only), a `cty: "CBOR"` header passes its check, and the payload must still be JSON.
+//! ## The header rules are jwt-compact's
+//! Until 2026-12 [`jwt_compact::UntrustedToken`] parsed the header here. Its header type takes
+//! the fields it does not know through `#[serde(flatten)]`, which made serde buffer every header
+//! and cost the npm package 2.9 KB gzip (`bench/SIZE-ANALYSIS.md`, section 9). The decoder now applies the same rules itself, with a plain derived struct:
+//! `alg` a string; `typ`, `kid`, `jku`, `x5u`, `cty`, `x5t` and `x5t#S256` strings or `null`;
+//! none of those fields twice; a thumbprint that decodes (jwt-compact's `Thumbprint` rules:
+//! exactly 20 or 32 bytes, or a longer UTF-8 text, padding allowed); `cty` JSON in any case.
+//! The native tests check it against jwt-compact on the same cases
+//! (`header_rules_match_jwt_compact`), and jwt-compact signs and verifies in the companion server
+//! and behind the crate's `verify` feature (`tokenkeeper::verify`).
 //!
 //! ## The JavaScript fast path
 //! `decodeClaims` in JavaScript first tries `src/js/decode.js`, which decodes common tokens
@@ -44,7 +46,7 @@
 //! payload, the fast path returns the claims (as jose does).
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jwt_compact::{ParseError, UntrustedToken};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -401,20 +403,7 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedToken, DecodeError> {
         });
     };
 
-    // jwt-compact keeps the payload it decodes private, so it gets the token without its
-    // payload: it parses the header and checks the signature's encoding, and the payload is
-    // decoded once, below. base64ct decodes in constant time, so a second decode of the payload
-    // measurably slowed `decode_unverified` (about 15% on typical tokens).
-    let mut outer = String::with_capacity(header.len() + signature.len() + 2);
-    outer.push_str(header);
-    outer.push_str("..");
-    outer.push_str(signature);
-    let untrusted = UntrustedToken::new(&outer).map_err(|err| parse_error(header, &err))?;
-    let header = TokenHeader {
-        alg: untrusted.algorithm().to_owned(),
-        typ: untrusted.header().token_type.clone(),
-        kid: untrusted.header().key_id.clone(),
-    };
+    let header = decode_header(header, signature)?;
 
     if payload.is_empty() {
         return Err(DecodeError::EmptyPart {
@@ -432,31 +421,100 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedToken, DecodeError> {
     Ok(UnverifiedToken { header, claims })
 }
 
-/// Turns jwt-compact's coarse `ParseError` about the header and signature into the rule that
-/// failed. Runs on failures only, so it may decode the parts again to find the one at fault.
-fn parse_error(header: &str, err: &ParseError) -> DecodeError {
-    match err {
-        ParseError::InvalidBase64Encoding => {
-            // jwt-compact saw an empty payload, so the fault is in the header or the signature.
-            let part = if Base64UrlUnpadded::decode_vec(header).is_err() {
-                TokenPart::Header
-            } else {
-                TokenPart::Signature
-            };
-            DecodeError::InvalidBase64 { part }
-        }
-        ParseError::MalformedHeader(_) => header_error(header),
-        ParseError::UnsupportedContentType(_) => DecodeError::UnsupportedContentType,
-        // The part count was checked before; anything else jwt-compact reports (`ParseError` is
-        // non-exhaustive) is about the header.
-        _ => DecodeError::InvalidHeaderField { field: None },
-    }
+/// The header fields the rules name, as jwt-compact's header type reads them: a repeated field
+/// is an error (serde's derive refuses it), `null` is absent, unknown fields are ignored.
+#[derive(Deserialize)]
+struct HeaderFields {
+    alg: String,
+    #[serde(default)]
+    cty: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    jku: Option<String>,
+    #[serde(default)]
+    x5u: Option<String>,
+    #[serde(default)]
+    x5t: Option<String>,
+    #[serde(default, rename = "x5t#S256")]
+    x5t_s256: Option<String>,
 }
 
-/// Finds which header rule failed, given the header part that jwt-compact refused.
+/// Rules 3 and 4: the header and the signature (in that order, as jwt-compact checks them).
+fn decode_header(encoded: &str, signature: &str) -> Result<TokenHeader, DecodeError> {
+    let bytes = Base64UrlUnpadded::decode_vec(encoded).map_err(|_| DecodeError::InvalidBase64 {
+        part: TokenPart::Header,
+    })?;
+    if Base64UrlUnpadded::decode_vec(signature).is_err() {
+        return Err(DecodeError::InvalidBase64 {
+            part: TokenPart::Signature,
+        });
+    }
+    // A derived struct also reads a JSON array (field by position): only an object is a header.
+    let is_object = bytes
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{');
+    let fields = is_object
+        .then(|| {
+            // jwt-compact buffers the fields it does not name as values (`#[serde(flatten)]`),
+            // so those must parse as values too: a number beyond f64, a lone surrogate. The
+            // payload is parsed the same way, so this costs the package no code.
+            serde_json::from_slice::<Value>(&bytes).ok()?;
+            serde_json::from_slice::<HeaderFields>(&bytes).ok()
+        })
+        .flatten()
+        .filter(|fields| {
+            fields
+                .x5t
+                .as_deref()
+                .is_none_or(|t| thumbprint_decodes(t, 20))
+                && fields
+                    .x5t_s256
+                    .as_deref()
+                    .is_none_or(|t| thumbprint_decodes(t, 32))
+        })
+        .ok_or_else(|| header_error(encoded))?;
+    if fields
+        .cty
+        .as_deref()
+        .is_some_and(|cty| !cty.eq_ignore_ascii_case("json"))
+    {
+        return Err(DecodeError::UnsupportedContentType);
+    }
+    // Read, but only to hold them to the rules above.
+    let _ = (fields.jku, fields.x5u);
+    Ok(TokenHeader {
+        alg: fields.alg,
+        typ: fields.typ,
+        kid: fields.kid,
+    })
+}
+
+/// Whether a certificate thumbprint decodes as jwt-compact's `Thumbprint<len>` requires: up to
+/// two `=` of padding are dropped; then canonical base64url of exactly `len` bytes, or of more
+/// bytes that are UTF-8 text (a thumbprint written out in hex, say).
+fn thumbprint_decodes(value: &str, len: usize) -> bool {
+    let mut value = value;
+    for _ in 0..2 {
+        value = value.strip_suffix('=').unwrap_or(value);
+    }
+    let decoded_len = value.len() * 3 / 4;
+    if decoded_len < len {
+        return false;
+    }
+    let Ok(bytes) = Base64UrlUnpadded::decode_vec(value) else {
+        return false;
+    };
+    bytes.len() == len || std::str::from_utf8(&bytes).is_ok()
+}
+
+/// Finds which header rule failed, given the header part that [`decode_header`] refused.
 fn header_error(encoded: &str) -> DecodeError {
     const HEADER: TokenPart = TokenPart::Header;
-    // Registered string fields that jwt-compact reads; `null` counts as absent there.
+    // Registered string fields ([`HeaderFields`]); `null` counts as absent.
     const STRING_FIELDS: [&str; 7] = ["typ", "kid", "jku", "x5u", "cty", "x5t", "x5t#S256"];
 
     if encoded.is_empty() {
@@ -481,7 +539,7 @@ fn header_error(encoded: &str) -> DecodeError {
             .get(*name)
             .is_some_and(|v| !v.is_string() && !v.is_null())
     });
-    // Strings that still failed: most likely a thumbprint jwt-compact could not decode.
+    // Strings that still failed: most likely a thumbprint that does not decode.
     let field = wrong_type.or_else(|| {
         ["x5t", "x5t#S256"]
             .into_iter()
@@ -881,7 +939,7 @@ mod tests {
     }
 
     #[test]
-    fn header_thumbprint_that_jwt_compact_refuses_is_named() {
+    fn header_thumbprint_that_does_not_decode_is_named() {
         // A 20-byte x5t must be base64url; "!!" is not.
         let token = token_from(
             r#"{"alg":"HS256","x5t":"!!!!!!!!!!!!!!!!!!!!!!!!!!!"}"#,
@@ -932,9 +990,128 @@ mod tests {
         use super::*;
         use jwt_compact::{
             alg::{Hs256, Hs256Key},
-            AlgorithmExt, Claims as JwtClaims, Header,
+            AlgorithmExt, Claims as JwtClaims, Header, UntrustedToken,
         };
         use proptest::prelude::*;
+
+        /// The decoder's header rules are jwt-compact's (see the module docs): on every header
+        /// shape of the browser suites' cases (`tests/common/decode_cases.rs`), both accept or
+        /// both refuse. The one difference is `cty: "CBOR"`, which jwt-compact accepts only with
+        /// its `ciborium` feature (on in these native tests, off in every build of ours).
+        #[test]
+        fn header_rules_match_jwt_compact() {
+            let b64 = |bytes: &[u8]| Base64UrlUnpadded::encode_string(bytes);
+            let mut headers: Vec<Vec<u8>> = [
+                r#"{"alg":"HS256"}"#,
+                r#"{"alg":""}"#,
+                r#" { "alg" : "HS256" , "typ" : "JWT" } "#,
+                "{\"alg\":\"HS256\",\r\n\t\"typ\":\"JWT\"}",
+                r#"{"alg":"HS256","typ":null,"kid":null,"jku":null,"x5u":null,"cty":null}"#,
+                r#"{"alg":"HS256","x5t":null,"x5t#S256":null}"#,
+                r#"{"alg":"HS256","cty":"JSON"}"#,
+                r#"{"alg":"HS256","cty":"Json"}"#,
+                r#"{"alg":"HS256","cty":"jwt"}"#,
+                r#"{"alg":"HS256","cty":"jsonx"}"#,
+                r#"{"alg":"HS256","cty":5}"#,
+                r#"{"alg":"HS256","kid":"k","jku":"https://x/jwks","x5u":"https://x/c"}"#,
+                r#"{"alg":"HS256","foo":1,"bar":-2.5,"baz":true,"n":null,"s":"x"}"#,
+                r#"{"alg":"HS256","big":123456789012345678901234567890,"z":-0}"#,
+                r#"{"alg":"HS256","e":1e400}"#,
+                r#"{"alg":"HS256","n":01}"#,
+                r#"{"alg":"HS256","crit":["exp"]}"#,
+                r#"{"alg":"HS256","nested":{"a":[[1]]}}"#,
+                r#"{"alg":"HS256","foo":1,"foo":2}"#,
+                r#"{"alg":"HS256","alg":"HS256"}"#,
+                r#"{"alg":"HS256","typ":"JWT","typ":"JWT"}"#,
+                r#"{"alg":"HS256","kid":"a","kid":"b"}"#,
+                r#"{"alg":"HS256","cty":"json","cty":"json"}"#,
+                r#"{"alg":"HS256","x5t":null,"x5t":null}"#,
+                r#"{"alg":"HS256","kid":"a\"b"}"#,
+                r#"{"\u0061lg":"HS256"}"#,
+                r#"{"alg":"HS256","kid":"\ud800"}"#,
+                r#"{"alg":"HS256","x":"\ud800"}"#,
+                r#"{"alg":"HS256","x":"\ud800\udc00","y":"\u00e9"}"#,
+                r#"{"alg":"HS256","x":[1e400]}"#,
+                r#"{"alg":"HS256","x":-1e308,"y":1e-400}"#,
+                "{\"alg\":\"HS256\",\"kid\":\"a\u{1}b\"}",
+                r#"{"alg":"HS256","ALG":5}"#,
+                r#"{"alg":"HS256",}"#,
+                r#"{"alg":"HS256"} x"#,
+                r#"{"alg":"HS256""#,
+                r#"{"alg":null}"#,
+                r#"{"alg":7}"#,
+                r#"{"alg":["HS256"]}"#,
+                r#"{"typ":"JWT"}"#,
+                r#"{}"#,
+                r#"[]"#,
+                r#"["HS256"]"#,
+                r#"["HS256", null, "JWT"]"#,
+                r#""HS256""#,
+                "null",
+                "",
+                " ",
+                r#"{"alg":"HS256","typ":7}"#,
+                r#"{"alg":"HS256","kid":true}"#,
+                r#"{"alg":"HS256","jku":[]}"#,
+                r#"{"alg":"HS256","x5u":{}}"#,
+                "\u{feff}{\"alg\":\"HS256\"}",
+            ]
+            .iter()
+            .map(|h| h.as_bytes().to_vec())
+            .collect();
+            for (field, len) in [
+                ("x5t", 20),
+                ("x5t#S256", 32),
+                ("x5t", 19),
+                ("x5t", 24),
+                ("x5t#S256", 31),
+                ("x5t#S256", 40),
+            ] {
+                let thumb = b64(&vec![b'a'; len]);
+                headers.push(format!(r#"{{"alg":"HS256","{field}":"{thumb}"}}"#).into_bytes());
+                headers.push(format!(r#"{{"alg":"HS256","{field}":"{thumb}="}}"#).into_bytes());
+            }
+            for thumb in [
+                "!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+                "",
+                "AAAA====",
+                &b64(&[0xff; 25]),
+                &b64(&[0xff; 20]),
+            ] {
+                headers.push(format!(r#"{{"alg":"HS256","x5t":"{thumb}"}}"#).into_bytes());
+            }
+            for bytes in [
+                &b"{\"alg\":\"HS256\",\"k\":\"\xff\"}"[..],
+                b"{\"alg\":\"HS256\",\"k\":\"\xc3\xa9\"}",
+                b"{\"alg\":\"HS256\"}\x00",
+                b"\xff",
+            ] {
+                headers.push(bytes.to_vec());
+            }
+            for depth in [100, 126, 127, 128, 200] {
+                let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+                headers.push(format!(r#"{{"alg":"HS256","x":{nested}}}"#).into_bytes());
+            }
+            let payload = b64(br#"{"sub":"a"}"#);
+            for header in &headers {
+                for signature in ["c2ln", "", "c2l", "c2lnA"] {
+                    let token = format!("{}.{payload}.{signature}", b64(header));
+                    let ours = decode_unverified(&token);
+                    let theirs = UntrustedToken::new(&token);
+                    let shown = String::from_utf8_lossy(header);
+                    assert_eq!(
+                        ours.is_ok(),
+                        theirs.is_ok(),
+                        "{shown:?} sig {signature:?}: {ours:?}"
+                    );
+                }
+            }
+            let cbor = format!("{}.{payload}.c2ln", b64(br#"{"alg":"HS256","cty":"CBOR"}"#));
+            assert_eq!(
+                decode_unverified(&cbor).unwrap_err(),
+                DecodeError::UnsupportedContentType
+            );
+        }
 
         fn key() -> Hs256Key {
             Hs256Key::new(b"round-trip-test-key-0123456789abcdef")
