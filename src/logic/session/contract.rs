@@ -223,6 +223,7 @@ impl fmt::Debug for Event {
 }
 
 /// What a completed call resolves with.
+#[non_exhaustive]
 #[derive(Clone, PartialEq)]
 pub enum Outcome {
     /// `login()` and `refresh()`: the session.
