@@ -18,7 +18,9 @@ const speed = readJson(arg("speed"));
 const target = arg("write");
 const existing = target && existsSync(target) ? readFileSync(target, "utf8") : "# Benchmarks\n";
 
-const BUDGET_KB = 45;
+// The size budget of the issue "Size: the full SDK in the JS peers' weight class" (it was 45 KB
+// before that issue; bench/SIZE-ANALYSIS.md shows why 45 was out of reach with the old design).
+const BUDGET_KB = 60;
 const kb = (n) => (n / 1000).toFixed(1);
 const us = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
 const ms = (x) => x.toFixed(1);
@@ -196,9 +198,9 @@ function budgetSection() {
     const features = Object.keys(size.features ?? {});
     rows.push([
       "signature verification and other heavy parts behind cargo features",
-      "the default build has no signature verification (jwt-compact without default features: no crypto)" +
+      "the default build has no signature verification: jwt-compact verifies only behind the `verify` feature" +
         (features.length > 1 ? `; feature sets measured: ${features.join(", ")}` : "; the crate declares no optional features"),
-      "**met** (no verification code exists yet, so nothing heavy needs a feature)",
+      "**met**",
     ]);
   }
   if (speed?.sections) {

@@ -26,8 +26,9 @@
 //!    shared storage it is sent and stays out only while this tab holds the cross-tab lock, and
 //!    the lock is held only while this tab's refresh is out;
 //! 2. **no token past its expiry**: every access token handed out (`getAccessToken`, a 401
-//!    replay, the ready-token fast path, a `me()` request) is the current session's, not expired by the machine's
-//!    own reckoning, and, with an honest server, not expired in truth (leeway allowed);
+//!    replay, the ready-token fast path, a `me()` request) is the current session's, not expired
+//!    by the machine's own reckoning, and, with an honest server, not expired in truth (leeway
+//!    allowed);
 //! 3. **settled exactly once**: every [`Effect::Complete`] names an open call, and once the
 //!    fuzz input is spent the world answers everything (replies, locks, messages, timers) until
 //!    every call is settled;

@@ -24,12 +24,13 @@
 //! and bug reports, and even a fragment of a payload can be personal data.
 //!
 //! ## The header rules are jwt-compact's
-//! Until 2026-12 [`jwt_compact::UntrustedToken`] parsed the header here. Its header type takes
+//! Until 2026-12 jwt-compact's `UntrustedToken` parsed the header here. Its header type takes
 //! the fields it does not know through `#[serde(flatten)]`, which made serde buffer every header
-//! and cost the npm package 2.9 KB gzip (`bench/SIZE-ANALYSIS.md`, section 9). The decoder now applies the same rules itself, with a plain derived struct:
-//! `alg` a string; `typ`, `kid`, `jku`, `x5u`, `cty`, `x5t` and `x5t#S256` strings or `null`;
-//! none of those fields twice; a thumbprint that decodes (jwt-compact's `Thumbprint` rules:
-//! exactly 20 or 32 bytes, or a longer UTF-8 text, padding allowed); `cty` JSON in any case.
+//! and cost the npm package 2.9 KB gzip (`bench/SIZE-ANALYSIS.md`, section 9). The decoder now
+//! applies the same rules itself, with a plain derived struct: `alg` a string; `typ`, `kid`,
+//! `jku`, `x5u`, `cty`, `x5t` and `x5t#S256` strings or `null`; none of those fields twice; a
+//! thumbprint that decodes (jwt-compact's `Thumbprint` rules: exactly 20 or 32 bytes, or a longer
+//! UTF-8 text, padding allowed); `cty` JSON in any case.
 //! The native tests check it against jwt-compact on the same cases
 //! (`header_rules_match_jwt_compact`), and jwt-compact signs and verifies in the companion server
 //! and behind the crate's `verify` feature (`tokenkeeper::verify`).
