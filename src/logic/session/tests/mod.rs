@@ -32,21 +32,10 @@ fn at(secs: f64) -> Timestamp {
     Timestamp::from_millis(T0 * 1000 + (secs * 1000.0).round() as i64)
 }
 
+/// Unpadded base64url, as tokens carry their parts.
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
+    use base64ct::Encoding;
+    base64ct::Base64UrlUnpadded::encode_string(bytes)
 }
 
 fn jwt(claims: Value) -> String {
