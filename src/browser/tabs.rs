@@ -16,7 +16,7 @@
 //!   one) as stale.
 //! - **Fallback**: where `BroadcastChannel` is missing (old browsers, some embedded webviews),
 //!   [`TabChannel::open`] returns `None` and `localStorage`'s `storage` events
-//!   ([`page`](super::page)) still carry every change; a custom adapter's changes are then only
+//!   (`page.rs`) still carry every change; a custom adapter's changes are then only
 //!   seen when this tab next reads storage (under the refresh lock).
 //! - **Node**: its `BroadcastChannel` would keep the process alive; the channel is `unref`ed, so
 //!   only a pending refresh timer does (as documented for `dispose()`).
