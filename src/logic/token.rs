@@ -995,71 +995,29 @@ mod tests {
         };
         use proptest::prelude::*;
 
+        include!("../../tests/common/header_shapes.rs");
+
         /// The decoder's header rules are jwt-compact's (see the module docs): on every header
-        /// shape of the browser suites' cases (`tests/common/decode_cases.rs`), both accept or
+        /// shape of the browser suites' cases (`tests/common/header_shapes.rs`), both accept or
         /// both refuse. The one difference is `cty: "CBOR"`, which jwt-compact accepts only with
         /// its `ciborium` feature (on in these native tests, off in every build of ours).
         #[test]
         fn header_rules_match_jwt_compact() {
             let b64 = |bytes: &[u8]| Base64UrlUnpadded::encode_string(bytes);
-            let mut headers: Vec<Vec<u8>> = [
-                r#"{"alg":"HS256"}"#,
-                r#"{"alg":""}"#,
-                r#" { "alg" : "HS256" , "typ" : "JWT" } "#,
-                "{\"alg\":\"HS256\",\r\n\t\"typ\":\"JWT\"}",
-                r#"{"alg":"HS256","typ":null,"kid":null,"jku":null,"x5u":null,"cty":null}"#,
-                r#"{"alg":"HS256","x5t":null,"x5t#S256":null}"#,
-                r#"{"alg":"HS256","cty":"JSON"}"#,
-                r#"{"alg":"HS256","cty":"Json"}"#,
-                r#"{"alg":"HS256","cty":"jwt"}"#,
-                r#"{"alg":"HS256","cty":"jsonx"}"#,
-                r#"{"alg":"HS256","cty":5}"#,
-                r#"{"alg":"HS256","kid":"k","jku":"https://x/jwks","x5u":"https://x/c"}"#,
-                r#"{"alg":"HS256","foo":1,"bar":-2.5,"baz":true,"n":null,"s":"x"}"#,
-                r#"{"alg":"HS256","big":123456789012345678901234567890,"z":-0}"#,
-                r#"{"alg":"HS256","e":1e400}"#,
-                r#"{"alg":"HS256","n":01}"#,
-                r#"{"alg":"HS256","crit":["exp"]}"#,
-                r#"{"alg":"HS256","nested":{"a":[[1]]}}"#,
-                r#"{"alg":"HS256","foo":1,"foo":2}"#,
-                r#"{"alg":"HS256","alg":"HS256"}"#,
-                r#"{"alg":"HS256","typ":"JWT","typ":"JWT"}"#,
-                r#"{"alg":"HS256","kid":"a","kid":"b"}"#,
-                r#"{"alg":"HS256","cty":"json","cty":"json"}"#,
-                r#"{"alg":"HS256","x5t":null,"x5t":null}"#,
-                r#"{"alg":"HS256","kid":"a\"b"}"#,
-                r#"{"\u0061lg":"HS256"}"#,
-                r#"{"alg":"HS256","kid":"\ud800"}"#,
+            // Beyond the shared shapes: unknown fields that jwt-compact's flatten buffering reads
+            // as values (a lone surrogate, numbers beyond f64), and an array of three.
+            let extra = [
                 r#"{"alg":"HS256","x":"\ud800"}"#,
                 r#"{"alg":"HS256","x":"\ud800\udc00","y":"\u00e9"}"#,
                 r#"{"alg":"HS256","x":[1e400]}"#,
                 r#"{"alg":"HS256","x":-1e308,"y":1e-400}"#,
-                "{\"alg\":\"HS256\",\"kid\":\"a\u{1}b\"}",
-                r#"{"alg":"HS256","ALG":5}"#,
-                r#"{"alg":"HS256",}"#,
-                r#"{"alg":"HS256"} x"#,
-                r#"{"alg":"HS256""#,
-                r#"{"alg":null}"#,
-                r#"{"alg":7}"#,
-                r#"{"alg":["HS256"]}"#,
-                r#"{"typ":"JWT"}"#,
-                r#"{}"#,
-                r#"[]"#,
-                r#"["HS256"]"#,
                 r#"["HS256", null, "JWT"]"#,
-                r#""HS256""#,
-                "null",
-                "",
-                " ",
-                r#"{"alg":"HS256","typ":7}"#,
-                r#"{"alg":"HS256","kid":true}"#,
-                r#"{"alg":"HS256","jku":[]}"#,
-                r#"{"alg":"HS256","x5u":{}}"#,
-                "\u{feff}{\"alg\":\"HS256\"}",
-            ]
-            .iter()
-            .map(|h| h.as_bytes().to_vec())
-            .collect();
+            ];
+            let mut headers: Vec<Vec<u8>> = HEADER_SHAPES
+                .iter()
+                .chain(&extra)
+                .map(|h| h.as_bytes().to_vec())
+                .collect();
             for (field, len) in [
                 ("x5t", 20),
                 ("x5t#S256", 32),
@@ -1094,7 +1052,8 @@ mod tests {
                 headers.push(format!(r#"{{"alg":"HS256","x":{nested}}}"#).into_bytes());
             }
             let payload = b64(br#"{"sub":"a"}"#);
-            for header in &headers {
+            let cbor_header = br#"{"alg":"HS256","cty":"CBOR"}"#;
+            for header in headers.iter().filter(|h| h.as_slice() != cbor_header) {
                 for signature in ["c2ln", "", "c2l", "c2lnA"] {
                     let token = format!("{}.{payload}.{signature}", b64(header));
                     let ours = decode_unverified(&token);
@@ -1107,7 +1066,7 @@ mod tests {
                     );
                 }
             }
-            let cbor = format!("{}.{payload}.c2ln", b64(br#"{"alg":"HS256","cty":"CBOR"}"#));
+            let cbor = format!("{}.{payload}.c2ln", b64(cbor_header));
             assert_eq!(
                 decode_unverified(&cbor).unwrap_err(),
                 DecodeError::UnsupportedContentType
