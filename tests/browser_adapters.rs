@@ -688,8 +688,11 @@ async fn timeout_aborts_the_request_and_is_a_network_error() {
     }
 }
 
+#[path = "common/join.rs"]
+mod join;
 #[path = "common/server.rs"]
 mod server;
+use join::join;
 
 /// A real request with a 1 ms timeout, to a companion server told to hold its reply for 5 s
 /// (test mode's `delay_ms` fault): aborted before the reply. The hold is what makes it
@@ -1260,23 +1263,6 @@ async fn a_stalled_custom_storage_holds_the_client_up_for_the_timeout_only() {
         serde_json::json!({"held": 0, "pending": 0}),
         "the lock was released"
     );
-}
-
-/// Runs two futures concurrently on the page's event loop and waits for both.
-async fn join<A, B>(a: A, b: B) -> (A::Output, B::Output)
-where
-    A: std::future::Future + 'static,
-    B: std::future::Future + 'static,
-{
-    let (send_a, done_a) = futures_channel::oneshot::channel();
-    let (send_b, done_b) = futures_channel::oneshot::channel();
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = send_a.send(a.await);
-    });
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = send_b.send(b.await);
-    });
-    (done_a.await.expect("a ran"), done_b.await.expect("b ran"))
 }
 
 /// `storage` events count only for the area the client uses: a `sessionStorage.clear()` in

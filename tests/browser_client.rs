@@ -14,8 +14,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 // The companion server: `None` when run by hand without one (the tests skip, loudly); under
 // `make test` a missing server fails them.
+#[path = "common/join.rs"]
+mod join;
 #[path = "common/server.rs"]
 mod server;
+use join::join;
 use server::server;
 
 fn client(server: &str) -> AuthClient {
@@ -106,23 +109,6 @@ async fn rust_api_refreshes_and_concurrent_calls_share_one_refresh() {
         "the server rotated"
     );
     assert_eq!(client.diagnostics().refresh_count, 1);
-}
-
-/// Runs two futures concurrently on the page's event loop and waits for both.
-async fn join<A, B>(a: A, b: B) -> (A::Output, B::Output)
-where
-    A: std::future::Future + 'static,
-    B: std::future::Future + 'static,
-{
-    let (send_a, done_a) = futures_channel::oneshot::channel();
-    let (send_b, done_b) = futures_channel::oneshot::channel();
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = send_a.send(a.await);
-    });
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = send_b.send(b.await);
-    });
-    (done_a.await.expect("a ran"), done_b.await.expect("b ran"))
 }
 
 fn options(server: &str, key: &str) -> AuthClientOptions {

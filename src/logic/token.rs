@@ -433,9 +433,12 @@ struct HeaderFields {
     typ: Option<String>,
     #[serde(default)]
     kid: Option<String>,
+    // Never read: declared so that serde holds them to the rules (a string or `null`, once).
     #[serde(default)]
+    #[allow(dead_code)]
     jku: Option<String>,
     #[serde(default)]
+    #[allow(dead_code)]
     x5u: Option<String>,
     #[serde(default)]
     x5t: Option<String>,
@@ -485,8 +488,6 @@ fn decode_header(encoded: &str, signature: &str) -> Result<TokenHeader, DecodeEr
     {
         return Err(DecodeError::UnsupportedContentType);
     }
-    // Read, but only to hold them to the rules above.
-    let _ = (fields.jku, fields.x5u);
     Ok(TokenHeader {
         alg: fields.alg,
         typ: fields.typ,

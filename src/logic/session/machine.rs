@@ -234,10 +234,8 @@ impl SessionMachine {
     /// anything older that arrive late are not adopted (see [`Self::is_late_message`]).
     pub(super) fn end_session(&mut self) -> Option<Session> {
         let ended = self.session.take()?;
-        self.ended_received_at = Some(
-            self.ended_received_at
-                .map_or(ended.received_at, |at| at.max(ended.received_at)),
-        );
+        // `None` orders before any `Some`: the latest receipt time wins.
+        self.ended_received_at = self.ended_received_at.max(Some(ended.received_at));
         Some(ended)
     }
 
