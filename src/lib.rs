@@ -23,6 +23,9 @@
 // Pure logic: no js-sys, web-sys, gloo or wasm-bindgen below this line.
 mod logic;
 
+// JSON text to values and back: serde_json natively, the JavaScript engine in wasm.
+mod platform;
+
 // Browser adapters and the driver that executes the core's effects.
 mod browser;
 
@@ -36,6 +39,7 @@ pub use logic::config::{AuthClientOptions, Config, Endpoints, Profile, RefreshVi
 pub use logic::config::{EndpointOptions, LoginOptions, RefreshOptions, ResponseFieldOptions};
 pub use logic::config::{LoginEncoding, LoginFormat, Override, RefreshFormat, ResponseFields};
 pub use logic::error::{AuthError, ErrorCode};
+pub use logic::json::{Json, JsonObject};
 pub use logic::roles::{lookup_path, permissions, scopes, RoleClaims, DEFAULT_ROLE_CLAIMS};
 pub use logic::session::{AuthEvent, Diagnostics, Effect, Event, Jitter, Outcome, Phase};
 pub use logic::session::{ListenerId, LockId, OpId, RequestId, Session, SessionMachine};

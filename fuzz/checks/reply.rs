@@ -253,7 +253,7 @@ fn check_reply(
     match (&json, success) {
         (Ok(value), true) => assert_eq!(
             Some(value),
-            serde_json::from_str::<Value>(reply.body.trim())
+            serde_json::from_str::<tokenkeeper::Json>(reply.body.trim())
                 .ok()
                 .as_ref()
         ),

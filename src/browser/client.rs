@@ -19,9 +19,9 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::logic::json::Json;
 use futures_channel::oneshot;
 use gloo_timers::callback::Timeout;
-use serde_json::Value;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -348,7 +348,7 @@ impl AuthClient {
     /// Fails with `not_authenticated` when signed out, `config` when the server has no `me`
     /// endpoint, and the mapped error code for any other failure (one refresh and replay on 401).
     /// The machine decides and sends each request ([`Event::Me`]), like login's and refresh's.
-    pub async fn me(&self) -> Result<Value, AuthError> {
+    pub async fn me(&self) -> Result<Json, AuthError> {
         match self.inner.call(|op| Event::Me { op }).await? {
             Outcome::Json(value) => Ok(value),
             _ => Err(unexpected_outcome()),

@@ -256,8 +256,8 @@ impl JsAuthClient {
         let client = self.client.clone();
         promise(Box::pin(async move {
             let value = client.me().await.map_err(to_js)?;
-            js_sys::JSON::parse(&value.to_string())
-                .map_err(|_| to_js(AuthError::protocol("the me reply is not JSON")))
+            crate::platform::to_js(&value)
+                .ok_or_else(|| to_js(AuthError::protocol("the me reply is not JSON")))
         }))
     }
 

@@ -5,12 +5,22 @@
 //! core that called them could not be tested with `cargo test`. The test at the bottom of this
 //! file enforces it.
 //!
+//! JSON text is the one thing the core hands to its platform: it parses and writes JSON through
+//! `crate::platform`, chosen at compile time (serde_json natively, the JavaScript engine in
+//! wasm), and reads the values as [`json::Json`]. The native tests therefore run every rule with
+//! serde_json; the browser suites run the same rules over `JSON.parse`.
+//!
 //! The core's unit tests run natively (`cargo test`), never in wasm: that is the point of keeping
 //! it pure, and their tools (proptest, the file system) are native-only. Each test module is
 //! therefore `#[cfg(all(test, not(target_arch = "wasm32")))]`.
 
 pub mod config;
 pub mod error;
+/// JSON values as the core reads them, whoever parsed the text.
+pub mod json;
+/// A strict JSON check with serde_json's exact accept/refuse answer, run before the JS engine's
+/// laxer `JSON.parse`.
+pub mod json_check;
 pub(crate) mod option_names;
 pub mod protocol;
 pub mod roles;

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use crate::logic::json::{self, Json, JsonObject};
 
 use crate::logic::config::{Config, LoginEncoding, RefreshVia, ResponseFields};
 use crate::logic::error::{AuthError, ErrorCode};
@@ -327,10 +327,10 @@ pub fn login_request(config: &Config, username: &str, password: &str) -> HttpReq
             (format.password_field.clone(), password.to_owned()),
         ]),
         LoginEncoding::Json => {
-            let mut object = Map::new();
-            object.insert(format.username_field.clone(), Value::from(username));
-            object.insert(format.password_field.clone(), Value::from(password));
-            Body::Json(Value::Object(object).to_string())
+            let mut object = JsonObject::new();
+            object.insert(format.username_field.clone(), Json::from(username));
+            object.insert(format.password_field.clone(), Json::from(password));
+            Body::Json(Json::Object(object).to_json_text())
         }
     };
     request.with_body(body)
@@ -351,15 +351,15 @@ pub fn refresh_request(config: &Config, refresh_token: Option<&str>) -> Option<H
             HttpRequest::new(Endpoint::Refresh, Method::Post, url, Credentials::Include)
         }
         (RefreshVia::Json, Some(token)) => {
-            let mut object = Map::new();
-            object.insert(field.clone(), Value::from(token));
+            let mut object = JsonObject::new();
+            object.insert(field.clone(), Json::from(token));
             HttpRequest::new(
                 Endpoint::Refresh,
                 Method::Post,
                 url,
                 Credentials::SameOrigin,
             )
-            .with_body(Body::Json(Value::Object(object).to_string()))
+            .with_body(Body::Json(Json::Object(object).to_json_text()))
         }
         (RefreshVia::Query, Some(token)) => {
             let query = form_urlencoded::Serializer::new(String::new())
@@ -422,7 +422,7 @@ pub fn me_endpoint(config: &Config) -> Result<&str, AuthError> {
 enum Parsed {
     Empty,
     Html { title: Option<String> },
-    Json(Value),
+    Json(Json),
     Text(String),
 }
 
@@ -438,7 +438,7 @@ fn parse_body(reply: &HttpReply) -> Parsed {
         .to_ascii_lowercase();
     // Try JSON whatever the header says: FastAPI is right, but proxies and hand-written
     // responses label JSON as text/plain. An HTML page never parses as JSON.
-    if let Ok(value) = serde_json::from_str::<Value>(body) {
+    if let Some(value) = json::from_str::<Json>(body) {
         return Parsed::Json(value);
     }
     if content_type.contains("html") || body.starts_with('<') {
@@ -461,41 +461,42 @@ fn html_title(html: &str) -> Option<String> {
 }
 
 /// The server's explanation from a FastAPI-style error body.
-fn json_detail(value: &Value) -> Option<String> {
+fn json_detail(value: &Json) -> Option<String> {
     let object = value.as_object()?;
     match object.get("detail") {
-        Some(Value::String(text)) => return Some(text.clone()),
-        Some(Value::Array(items)) => return Some(validation_summary(items)),
-        Some(other @ Value::Object(_)) => return Some(other.to_string()),
+        Some(Json::String(text)) => return Some(text.clone()),
+        Some(Json::Array(items)) => return Some(validation_summary(items)),
+        Some(other @ Json::Object(_)) => return Some(other.to_json_text()),
         _ => {}
     }
     ["error_description", "message", "error"]
         .iter()
-        .find_map(|key| object.get(*key).and_then(Value::as_str))
+        .find_map(|key| object.get(key).and_then(Json::as_str))
         .map(str::to_owned)
 }
 
 /// FastAPI's 422 body, `[{"loc": ["body", "username"], "msg": "field required", ...}]`, as
 /// `body.username: field required`.
-fn validation_summary(items: &[Value]) -> String {
+fn validation_summary(items: &[Json]) -> String {
     let parts: Vec<String> = items
         .iter()
         .map(|item| {
             let location = item
                 .get("loc")
-                .and_then(Value::as_array)
+                .and_then(Json::as_array)
                 .map(|parts| {
                     parts
                         .iter()
                         .map(|part| match part {
-                            Value::String(text) => text.clone(),
-                            other => other.to_string(),
+                            Json::String(text) => text.clone(),
+                            Json::Number(number) => json::number_text(*number),
+                            other => other.to_json_text(),
                         })
                         .collect::<Vec<_>>()
                         .join(".")
                 })
                 .unwrap_or_default();
-            let message = item.get("msg").and_then(Value::as_str).unwrap_or("invalid");
+            let message = item.get("msg").and_then(Json::as_str).unwrap_or("invalid");
             if location.is_empty() {
                 message.to_owned()
             } else {
@@ -640,7 +641,7 @@ pub fn parse_token_reply(
                 .with_status(reply.status)
         })?;
     let access_token = match object.get(&fields.access_token) {
-        Some(Value::String(token)) if !token.trim().is_empty() => token.trim().to_owned(),
+        Some(Json::String(token)) if !token.trim().is_empty() => token.trim().to_owned(),
         _ => {
             return Err(AuthError::protocol(format!(
                 "the {what} reply has no `{}` string",
@@ -650,7 +651,7 @@ pub fn parse_token_reply(
         }
     };
     let refresh_token = match object.get(&fields.refresh_token) {
-        Some(Value::String(token)) if !token.trim().is_empty() => Some(token.trim().to_owned()),
+        Some(Json::String(token)) if !token.trim().is_empty() => Some(token.trim().to_owned()),
         _ => None,
     };
     let expires_in = object.get(&fields.expires_in).and_then(seconds_value);
@@ -667,7 +668,7 @@ pub fn parse_json_reply(
     endpoint: Endpoint,
     reply: &HttpReply,
     now: Timestamp,
-) -> Result<Value, AuthError> {
+) -> Result<Json, AuthError> {
     if !reply.is_success() {
         return Err(error_for(endpoint, reply, now));
     }
@@ -683,7 +684,7 @@ pub fn parse_logout_reply(reply: &HttpReply, now: Timestamp) -> Result<(), AuthE
     }
 }
 
-fn success_json(endpoint: Endpoint, reply: &HttpReply) -> Result<Value, AuthError> {
+fn success_json(endpoint: Endpoint, reply: &HttpReply) -> Result<Json, AuthError> {
     let what = endpoint.name();
     let error = |message: String| AuthError::protocol(message).with_status(reply.status);
     match parse_body(reply) {
@@ -697,10 +698,10 @@ fn success_json(endpoint: Endpoint, reply: &HttpReply) -> Result<Value, AuthErro
 }
 
 /// A non-negative number of seconds, from a JSON number or numeric string.
-fn seconds_value(value: &Value) -> Option<Duration> {
+fn seconds_value(value: &Json) -> Option<Duration> {
     let seconds = match value {
-        Value::Number(number) => number.as_f64()?,
-        Value::String(text) => text.trim().parse::<f64>().ok()?,
+        Json::Number(number) => *number,
+        Json::String(text) => json::from_str::<f64>(text.trim())?,
         _ => return None,
     };
     if seconds.is_finite() && seconds >= 0.0 {
@@ -785,6 +786,7 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 mod tests {
     use super::*;
     use crate::logic::config::AuthClientOptions;
+    use serde_json::Value;
 
     const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
@@ -1236,7 +1238,7 @@ mod tests {
             &reply(200, Some("application/json"), r#"{"id": 1}"#),
             NOW,
         );
-        assert_eq!(value, Ok(serde_json::json!({"id": 1})));
+        assert_eq!(value.map(|v| v.to_string()), Ok(r#"{"id":1}"#.to_owned()));
         let err = parse_json_reply(Endpoint::Me, &reply(401, None, ""), NOW)
             .err()
             .map(|e| e.code());

@@ -27,7 +27,7 @@
 //!
 //! Matching is exact and case-sensitive.
 
-use serde_json::{Map, Value};
+use crate::logic::json::{Json, JsonObject};
 
 use crate::logic::token::Claims;
 
@@ -113,7 +113,7 @@ impl RoleClaims {
 /// The value at a claim path: the literal claim name first, then dotted segments walking into
 /// nested objects (`realm_access.roles`), longest claim name first. `None` when nothing matches,
 /// and always for the empty path.
-pub fn lookup_path<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+pub fn lookup_path<'a>(claims: &'a JsonObject, path: &str) -> Option<&'a Json> {
     if path.is_empty() {
         return None;
     }
@@ -126,7 +126,7 @@ pub fn lookup_path<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a
         let name = path.get(..dot)?;
         let rest = path.get(dot + 1..)?;
         match claims.get(name)? {
-            Value::Object(inner) => lookup_path(inner, rest),
+            Json::Object(inner) => lookup_path(inner, rest),
             _ => None,
         }
     })
@@ -167,7 +167,7 @@ fn is_scope_path(path: &str) -> bool {
 }
 
 /// Pushes the non-empty strings of a string or a flat list of strings; ignores anything else.
-fn collect_strings<'a>(value: &'a Value, split: bool, out: &mut Vec<&'a str>) {
+fn collect_strings<'a>(value: &'a Json, split: bool, out: &mut Vec<&'a str>) {
     let mut push = |s: &'a str| {
         if split {
             out.extend(s.split_whitespace());
@@ -176,8 +176,8 @@ fn collect_strings<'a>(value: &'a Value, split: bool, out: &mut Vec<&'a str>) {
         }
     };
     match value {
-        Value::String(s) => push(s),
-        Value::Array(items) => items.iter().filter_map(Value::as_str).for_each(push),
+        Json::String(s) => push(s),
+        Json::Array(items) => items.iter().filter_map(Json::as_str).for_each(push),
         _ => {}
     }
 }
@@ -185,6 +185,7 @@ fn collect_strings<'a>(value: &'a Value, split: bool, out: &mut Vec<&'a str>) {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
 
     fn claims(json: &str) -> Claims {
         Claims::from_payload_json(json.to_owned()).expect("test payload is valid")

@@ -20,6 +20,11 @@
 //!    ±2^53 milliseconds of the epoch. `null` or a numeric string is refused: the servers we talk
 //!    to (PyJWT, python-jose) refuse those tokens too.
 //!
+//! "JSON" means what serde_json accepts as a value, on every platform: in wasm the text is parsed
+//! by `JSON.parse` only after [`crate::logic::json_check`] has refused what serde_json refuses (a
+//! number beyond f64, a lone surrogate, nesting past 127 levels), even inside a value that a
+//! repeated claim hides.
+//!
 //! Error messages name the rule and never contain any part of the token: tokens end up in logs
 //! and bug reports, and even a fragment of a payload can be personal data.
 //!
@@ -27,7 +32,7 @@
 //! Until 2026-12 jwt-compact's `UntrustedToken` parsed the header here. Its header type takes
 //! the fields it does not know through `#[serde(flatten)]`, which made serde buffer every header
 //! and cost the npm package 2.9 KB gzip (`bench/SIZE-ANALYSIS.md`, section 9). The decoder now
-//! applies the same rules itself, with a plain derived struct: `alg` a string; `typ`, `kid`,
+//! applies the same rules itself, on the parsed header: `alg` a string; `typ`, `kid`,
 //! `jku`, `x5u`, `cty`, `x5t` and `x5t#S256` strings or `null`; none of those fields twice; a
 //! thumbprint that decodes (jwt-compact's `Thumbprint` rules: exactly 20 or 32 bytes, or a longer
 //! UTF-8 text, padding allowed); `cty` JSON in any case.
@@ -47,9 +52,10 @@
 //! payload, the fast path returns the claims (as jose does).
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::Deserialize;
-use serde_json::{Map, Value};
 use std::fmt;
+
+use crate::logic::json::{self, Json, JsonObject};
+use crate::logic::json_check;
 
 use crate::logic::time::Timestamp;
 
@@ -261,7 +267,7 @@ impl TokenHeader {
 /// time claims are checked when the claims are built, so their accessors cannot fail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims {
-    map: Map<String, Value>,
+    map: JsonObject,
     json: String,
     exp: Option<Timestamp>,
     iat: Option<Timestamp>,
@@ -274,14 +280,14 @@ impl Claims {
     ///
     /// Useful to restore claims saved as JSON without keeping the token itself.
     pub fn from_payload_json(json: String) -> Result<Self, DecodeError> {
-        let map = match serde_json::from_str::<Value>(&json) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => {
+        let map = match json::from_str::<Json>(&json) {
+            Some(Json::Object(map)) => map,
+            Some(_) => {
                 return Err(DecodeError::NotObject {
                     part: TokenPart::Payload,
                 })
             }
-            Err(_) => {
+            None => {
                 return Err(DecodeError::NotJson {
                     part: TokenPart::Payload,
                 })
@@ -302,12 +308,12 @@ impl Claims {
     }
 
     /// Every claim of the payload, by name.
-    pub fn as_map(&self) -> &Map<String, Value> {
+    pub fn as_map(&self) -> &JsonObject {
         &self.map
     }
 
     /// The claim `name` at the top level of the payload, if present (a JSON `null` is present).
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub fn get(&self, name: &str) -> Option<&Json> {
         self.map.get(name)
     }
 
@@ -355,7 +361,7 @@ impl Claims {
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
-        self.map.get(name).and_then(Value::as_str)
+        self.map.get(name).and_then(Json::as_str)
     }
 }
 
@@ -422,29 +428,12 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedToken, DecodeError> {
     Ok(UnverifiedToken { header, claims })
 }
 
-/// The header fields the rules name, as jwt-compact's header type reads them: a repeated field
-/// is an error (serde's derive refuses it), `null` is absent, unknown fields are ignored.
-#[derive(Deserialize)]
-struct HeaderFields {
-    alg: String,
-    #[serde(default)]
-    cty: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    kid: Option<String>,
-    // Never read: declared so that serde holds them to the rules (a string or `null`, once).
-    #[serde(default)]
-    #[allow(dead_code)]
-    jku: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    x5u: Option<String>,
-    #[serde(default)]
-    x5t: Option<String>,
-    #[serde(default, rename = "x5t#S256")]
-    x5t_s256: Option<String>,
-}
+/// The registered header fields that must be strings or `null` (absent), as jwt-compact's
+/// header type reads them.
+const HEADER_STRING_FIELDS: [&str; 7] = ["typ", "kid", "jku", "x5u", "cty", "x5t", "x5t#S256"];
+
+/// Every header field jwt-compact reads by name: `alg` and the string fields. None may repeat.
+const HEADER_FIELDS: [&str; 8] = ["alg", "typ", "kid", "jku", "x5u", "cty", "x5t", "x5t#S256"];
 
 /// Rules 3 and 4: the header and the signature (in that order, as jwt-compact checks them).
 fn decode_header(encoded: &str, signature: &str) -> Result<TokenHeader, DecodeError> {
@@ -456,43 +445,48 @@ fn decode_header(encoded: &str, signature: &str) -> Result<TokenHeader, DecodeEr
             part: TokenPart::Signature,
         });
     }
-    // A derived struct also reads a JSON array (field by position): only an object is a header.
-    let is_object = bytes
-        .iter()
-        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
-        == Some(&b'{');
-    let fields = is_object
-        .then(|| {
-            // jwt-compact buffers the fields it does not name as values (`#[serde(flatten)]`),
-            // so those must parse as values too: a number beyond f64, a lone surrogate. The
-            // payload is parsed the same way, so this costs the package no code.
-            serde_json::from_slice::<Value>(&bytes).ok()?;
-            serde_json::from_slice::<HeaderFields>(&bytes).ok()
-        })
-        .flatten()
-        .filter(|fields| {
-            fields
-                .x5t
-                .as_deref()
-                .is_none_or(|t| thumbprint_decodes(t, 20))
-                && fields
-                    .x5t_s256
-                    .as_deref()
-                    .is_none_or(|t| thumbprint_decodes(t, 32))
-        })
+    let (header, cty) = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(read_header)
         .ok_or_else(|| header_error(encoded))?;
-    if fields
-        .cty
-        .as_deref()
-        .is_some_and(|cty| !cty.eq_ignore_ascii_case("json"))
-    {
+    if cty.is_some_and(|cty| !cty.eq_ignore_ascii_case("json")) {
         return Err(DecodeError::UnsupportedContentType);
     }
-    Ok(TokenHeader {
-        alg: fields.alg,
-        typ: fields.typ,
-        kid: fields.kid,
-    })
+    Ok(header)
+}
+
+/// The header and its `cty` when the JSON `text` keeps jwt-compact's rules: an object, a string
+/// `alg`, the other named fields strings or `null` (absent), none of them twice, thumbprints that
+/// decode. Unknown fields may be any JSON.
+fn read_header(text: &str) -> Option<(TokenHeader, Option<String>)> {
+    let Some(Json::Object(object)) = json::from_str::<Json>(text) else {
+        return None;
+    };
+    // jwt-compact's derived header refuses a named field given twice; a parsed object has lost
+    // the first one, so the text itself is asked.
+    if json_check::root_repeats_any(text, &HEADER_FIELDS) {
+        return None;
+    }
+    let field = |name: &str| match object.get(name) {
+        None | Some(Json::Null) => Some(None),
+        Some(Json::String(value)) => Some(Some(value.clone())),
+        Some(_) => None,
+    };
+    // Every named field is held to the rule, the ones the SDK never reads too.
+    if !HEADER_STRING_FIELDS
+        .iter()
+        .all(|name| field(name).is_some())
+    {
+        return None;
+    }
+    let (typ, kid, cty) = (field("typ")?, field("kid")?, field("cty")?);
+    let (x5t, x5t_s256) = (field("x5t")?, field("x5t#S256")?);
+    let thumbprints_decode = x5t.as_deref().is_none_or(|t| thumbprint_decodes(t, 20))
+        && x5t_s256
+            .as_deref()
+            .is_none_or(|t| thumbprint_decodes(t, 32));
+    let alg = object.get("alg")?.as_str()?.to_owned();
+    thumbprints_decode.then_some((TokenHeader { alg, typ, kid }, cty))
 }
 
 /// Whether a certificate thumbprint decodes as jwt-compact's `Thumbprint<len>` requires: up to
@@ -516,8 +510,6 @@ fn thumbprint_decodes(value: &str, len: usize) -> bool {
 /// Finds which header rule failed, given the header part that [`decode_header`] refused.
 fn header_error(encoded: &str) -> DecodeError {
     const HEADER: TokenPart = TokenPart::Header;
-    // Registered string fields ([`HeaderFields`]); `null` counts as absent.
-    const STRING_FIELDS: [&str; 7] = ["typ", "kid", "jku", "x5u", "cty", "x5t", "x5t#S256"];
 
     if encoded.is_empty() {
         return DecodeError::EmptyPart { part: HEADER };
@@ -528,47 +520,42 @@ fn header_error(encoded: &str) -> DecodeError {
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return DecodeError::NotUtf8 { part: HEADER };
     };
-    let header = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return DecodeError::NotObject { part: HEADER },
-        Err(_) => return DecodeError::NotJson { part: HEADER },
+    let header = match json::from_str::<Json>(text) {
+        Some(Json::Object(map)) => map,
+        Some(_) => return DecodeError::NotObject { part: HEADER },
+        None => return DecodeError::NotJson { part: HEADER },
     };
-    if !header.get("alg").is_some_and(Value::is_string) {
+    if !header.get("alg").is_some_and(Json::is_string) {
         return DecodeError::MissingAlgorithm;
     }
-    let wrong_type = STRING_FIELDS.into_iter().find(|name| {
+    let wrong_type = HEADER_STRING_FIELDS.into_iter().find(|name| {
         header
-            .get(*name)
+            .get(name)
             .is_some_and(|v| !v.is_string() && !v.is_null())
     });
     // Strings that still failed: most likely a thumbprint that does not decode.
     let field = wrong_type.or_else(|| {
         ["x5t", "x5t#S256"]
             .into_iter()
-            .find(|name| header.contains_key(*name))
+            .find(|name| header.contains_key(name))
     });
     DecodeError::InvalidHeaderField { field }
 }
 
-fn time_claim(
-    map: &Map<String, Value>,
-    claim: TimeClaim,
-) -> Result<Option<Timestamp>, DecodeError> {
+fn time_claim(map: &JsonObject, claim: TimeClaim) -> Result<Option<Timestamp>, DecodeError> {
     match map.get(claim.name()) {
         None => Ok(None),
-        Some(Value::Number(seconds)) => seconds
-            .as_f64()
-            .and_then(Timestamp::from_seconds_f64)
+        Some(Json::Number(seconds)) => Timestamp::from_seconds_f64(*seconds)
             .map(Some)
             .ok_or(DecodeError::TimeOutOfRange { claim }),
         Some(_) => Err(DecodeError::TimeNotNumeric { claim }),
     }
 }
 
-fn string_or_number(value: &Value) -> Option<String> {
+fn string_or_number(value: &Json) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(json::number_text(*n)),
         _ => None,
     }
 }
@@ -576,7 +563,20 @@ fn string_or_number(value: &Value) -> Option<String> {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map, Value};
+
+    /// A serde_json map as the claims object the core reads from the same text.
+    fn as_claims(map: Map<String, Value>) -> JsonObject {
+        match json::from_str(&Value::Object(map).to_string()) {
+            Some(Json::Object(object)) => object,
+            _ => unreachable!("a serde_json map is a JSON object"),
+        }
+    }
+
+    /// A claim as serde_json reads it, to compare with `json!` literals.
+    fn as_value(claim: Option<&Json>) -> Option<Value> {
+        claim.map(|claim| serde_json::to_value(claim).expect("a Json value serializes"))
+    }
 
     fn b64(bytes: &[u8]) -> String {
         Base64UrlUnpadded::encode_string(bytes)
@@ -619,8 +619,11 @@ mod tests {
             claims.exp(),
             Some(Timestamp::from_millis(1_300_819_380_000))
         );
-        assert_eq!(claims.get("iss"), Some(&json!("joe")));
-        assert_eq!(claims.get("http://example.com/is_root"), Some(&json!(true)));
+        assert_eq!(as_value(claims.get("iss")), Some(json!("joe")));
+        assert_eq!(
+            as_value(claims.get("http://example.com/is_root")),
+            Some(json!(true))
+        );
         assert_eq!(claims.as_map().len(), 3);
         assert_eq!(
             claims.payload_json(),
@@ -648,10 +651,10 @@ mod tests {
         assert_eq!(c.iat(), Some(Timestamp::from_millis(1_700_000_000_000)));
         assert_eq!(c.nbf(), Some(Timestamp::from_millis(1_700_000_000_500)));
         assert_eq!(c.exp(), Some(Timestamp::from_millis(1_700_000_900_250)));
-        assert_eq!(c.get("extra"), Some(&json!({"nested": [1, null]})));
+        assert_eq!(as_value(c.get("extra")), Some(json!({"nested": [1, null]})));
         assert_eq!(
-            c.get("nothing"),
-            Some(&Value::Null),
+            as_value(c.get("nothing")),
+            Some(Value::Null),
             "null claims stay null"
         );
         assert_eq!(c.get("absent"), None);
@@ -688,11 +691,11 @@ mod tests {
             .expect("decodes")
             .into_claims();
         assert_eq!(claims.payload_json(), payload);
-        assert_eq!(claims.get("name"), Some(&json!("Zoë 山田")));
-        assert_eq!(claims.get("esc"), Some(&json!("ë🔑")));
+        assert_eq!(as_value(claims.get("name")), Some(json!("Zoë 山田")));
+        assert_eq!(as_value(claims.get("esc")), Some(json!("ë🔑")));
         let reparsed: Map<String, Value> =
             serde_json::from_str(claims.payload_json()).expect("payload_json is JSON");
-        assert_eq!(&reparsed, claims.as_map());
+        assert_eq!(&as_claims(reparsed), claims.as_map());
     }
 
     /// One row per rule: (token, expected error).
@@ -1078,13 +1081,15 @@ mod tests {
             Hs256Key::new(b"round-trip-test-key-0123456789abcdef")
         }
 
-        /// JSON values whose text form round-trips exactly (floats are binary fractions).
+        /// JSON values whose text form round-trips exactly (floats are binary fractions,
+        /// integers within ±2^53: claims are read as JavaScript reads them, as f64).
         fn json_value() -> impl Strategy<Value = Value> {
+            const EXACT: i64 = 1 << 53;
             let leaf = prop_oneof![
                 Just(Value::Null),
                 any::<bool>().prop_map(Value::Bool),
-                any::<i64>().prop_map(Value::from),
-                any::<u64>().prop_map(Value::from),
+                (-EXACT..=EXACT).prop_map(Value::from),
+                (0..=EXACT as u64).prop_map(Value::from),
                 (-1_000_000i32..1_000_000).prop_map(|n| Value::from(f64::from(n) / 8.0)),
                 any::<String>().prop_map(Value::String),
                 "[a-z .:]{0,16}".prop_map(Value::String),
@@ -1139,7 +1144,7 @@ mod tests {
                 let mut expected = custom;
                 expected.insert("exp".into(), json!(exp));
                 expected.insert("iat".into(), json!(iat));
-                prop_assert_eq!(c.as_map(), &expected);
+                prop_assert_eq!(c.as_map(), &as_claims(expected.clone()));
                 let reparsed: Map<String, Value> =
                     serde_json::from_str(c.payload_json()).expect("payload JSON");
                 prop_assert_eq!(&reparsed, &expected);
@@ -1189,7 +1194,10 @@ mod tests {
                 .expect("verifies");
             let ours = decode_unverified(&token).expect("decodes");
             assert_eq!(ours.header().typ(), Some("JWT"));
-            assert_eq!(&verified.claims().custom, ours.claims().as_map());
+            assert_eq!(
+                &as_claims(verified.claims().custom.clone()),
+                ours.claims().as_map()
+            );
         }
     }
 

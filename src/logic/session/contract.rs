@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use crate::logic::json::Json;
 
 use crate::logic::error::AuthError;
 use crate::logic::protocol::{HttpReply, HttpRequest};
@@ -233,7 +233,7 @@ pub enum Outcome {
     /// `logout()`.
     Done,
     /// `me()`: the JSON body of the `me` endpoint's reply.
-    Json(Value),
+    Json(Json),
 }
 
 impl fmt::Debug for Outcome {

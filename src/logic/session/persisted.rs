@@ -4,7 +4,8 @@
 //! session; a value that is not a session at all is [`Unusable`].
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::logic::json::{self, Json};
 
 use crate::logic::error::{AuthError, ErrorCode};
 use crate::logic::time::{ClockOffset, ClockSource, Timestamp};
@@ -37,7 +38,7 @@ impl Session {
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
         // storage error, never as a wrong session.
-        serde_json::to_string(&persisted).unwrap_or_default()
+        crate::platform::write_json(&persisted)
     }
 
     /// A session from the JSON kept in storage. Anything else (not JSON, another version, a
@@ -49,14 +50,14 @@ impl Session {
     /// [`Session::from_storage`], and the API the value says it belongs to, if it says.
     pub(super) fn from_storage_with_api(text: &str) -> Result<(Self, Option<String>), AuthError> {
         let garbage = |why: &str| AuthError::storage(format!("stored session is unusable: {why}"));
-        let value: Value = serde_json::from_str(text).map_err(|_| garbage("not json"))?;
-        match value.get("v").and_then(Value::as_u64) {
+        let value: Json = json::from_str(text).ok_or_else(|| garbage("not json"))?;
+        match value.get("v").and_then(Json::as_u64) {
             Some(version) if version == u64::from(PERSISTED_VERSION) => {}
             Some(version) => return Err(garbage(&format!("unsupported version {version}"))),
             None => return Err(garbage("no version")),
         }
         let persisted: PersistedSession =
-            serde_json::from_value(value).map_err(|_| garbage("wrong shape"))?;
+            json::from_str(text).ok_or_else(|| garbage("wrong shape"))?;
         let claims = decode_unverified(&persisted.access_token)
             .map_err(|err| garbage("the access token is malformed").with_source(err))?
             .into_claims();
@@ -110,7 +111,7 @@ struct PersistedSession {
     /// Failed refreshes of this session, for other tabs ([`SharedRetry`]). Kept as raw JSON so
     /// a malformed value costs the hint, never the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    retry: Option<Value>,
+    retry: Option<Json>,
 }
 
 /// A tab's failed refreshes of the stored session, stored with it so that the other tabs back
@@ -134,16 +135,29 @@ impl SharedRetry {
     /// At most this many failure times are stored: the window never holds more than a few.
     const MAX_STORED: usize = 16;
 
-    fn to_json(&self) -> Value {
+    fn to_json(&self) -> Json {
         let skip = self.failed_at.len().saturating_sub(Self::MAX_STORED);
-        serde_json::json!({
-            "failedAt": self.failed_at.iter().skip(skip).map(|at| at.as_millis()).collect::<Vec<_>>(),
-            "failures": self.failures,
-            "retryAt": self.retry_at.as_millis(),
-            "notBefore": self.not_before.map(Timestamp::as_millis),
-            "code": self.code.as_str(),
-            "status": self.status,
-        })
+        let millis = |at: Timestamp| Json::Number(at.as_millis() as f64);
+        let or_null = |value: Option<Json>| value.unwrap_or(Json::Null);
+        let mut object = json::JsonObject::new();
+        object.insert(
+            "failedAt",
+            Json::Array(
+                self.failed_at
+                    .iter()
+                    .skip(skip)
+                    .copied()
+                    .map(millis)
+                    .collect(),
+            ),
+        );
+        object.insert("failures", Json::Number(f64::from(self.failures)));
+        object.insert("retryAt", millis(self.retry_at));
+        object.insert("notBefore", or_null(self.not_before.map(millis)));
+        object.insert("code", Json::from(self.code.as_str()));
+        let status = self.status.map(|status| Json::Number(f64::from(status)));
+        object.insert("status", or_null(status));
+        Json::Object(object)
     }
 
     /// The failures stored with a session, if any. Lenient: anything malformed is no hint.
@@ -151,15 +165,15 @@ impl SharedRetry {
     ///
     /// [`RefreshBackoff::merge`]: super::backoff::RefreshBackoff::merge
     pub(super) fn from_storage(text: &str) -> Option<Self> {
-        let value: Value = serde_json::from_str(text).ok()?;
+        let value: Json = json::from_str(text)?;
         let retry = value.get("retry")?;
         let millis = |key: &str| {
             retry
                 .get(key)
-                .and_then(Value::as_i64)
+                .and_then(Json::as_i64)
                 .map(Timestamp::from_millis)
         };
-        let code = retry.get("code").and_then(Value::as_str)?;
+        let code = retry.get("code").and_then(Json::as_str)?;
         let code = [
             ErrorCode::Network,
             ErrorCode::Server,
@@ -169,24 +183,24 @@ impl SharedRetry {
         .find(|known| known.as_str() == code)?;
         let failed_at = retry
             .get("failedAt")
-            .and_then(Value::as_array)?
+            .and_then(Json::as_array)?
             .iter()
             .take(Self::MAX_STORED)
-            .filter_map(Value::as_i64)
+            .filter_map(Json::as_i64)
             .map(Timestamp::from_millis)
             .collect();
         Some(Self {
             failed_at,
             failures: retry
                 .get("failures")
-                .and_then(Value::as_u64)
+                .and_then(Json::as_u64)
                 .and_then(|n| u32::try_from(n).ok())?,
             retry_at: millis("retryAt")?,
             not_before: millis("notBefore"),
             code,
             status: retry
                 .get("status")
-                .and_then(Value::as_u64)
+                .and_then(Json::as_u64)
                 .and_then(|n| u16::try_from(n).ok()),
         })
     }

@@ -20,6 +20,7 @@ use super::refresh::{InFlight, Stage};
 use super::*;
 use crate::logic::config::{AuthClientOptions, Config};
 use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::json::Json;
 use crate::logic::protocol::{self, Endpoint, HttpReply, TokenReply};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
@@ -86,7 +87,7 @@ fn jti(token: &str) -> String {
         .and_then(|t| {
             t.claims()
                 .get("jti")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| "?".to_owned())
