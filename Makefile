@@ -15,7 +15,7 @@ WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
         test-chrome test-firefox test-webkit test-node test-e2e test-e2e-webkit examples api api-check \
-        bench fixtures screenshot fuzz size-gate
+        bench fixtures screenshot fuzz size-gate test-backends
 
 help:
 	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
@@ -38,7 +38,7 @@ server: setup
 demo: build server
 	scripts/demo.sh
 
-test: setup lint test-native test-wasm api-check size-gate test-e2e test-e2e-webkit
+test: setup lint test-native test-wasm api-check size-gate test-backends test-e2e test-e2e-webkit
 	@echo "make test: all suites passed"
 
 lint: fmt-check clippy
@@ -58,6 +58,11 @@ test-native:
 	cargo test -p tokenkeeper --features verify --lib verify
 
 test-wasm: test-chrome test-firefox test-webkit test-node
+
+# The real Python auth backends (tests/backends/: simplejwt, flask-jwt-extended, fastapi-users)
+# over raw HTTP, as their docs say they behave; tests/e2e/backends.test.mjs drives the SDK at them.
+test-backends: setup
+	node --test --test-concurrency=1 tests/backends/
 
 # Each engine runs the same wasm-bindgen-test suites, with the companion server up for the
 # ones that talk to it (scripts/with-server.sh); tests/node.rs runs under Node only.

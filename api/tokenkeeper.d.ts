@@ -5,14 +5,15 @@
 export interface AuthClientOptions {
     /** Origin (and optional path prefix) of the auth API, e.g. `"https://api.example.com"`. */
     baseUrl: string;
-    /** Preset for a backend shape; default `"standard"`. */
-    profile?: "standard" | "minimal" | "v1";
+    /** Preset for a backend shape; default `"standard"`. The libraries' presets follow their docs. */
+    profile?: "standard" | "minimal" | "v1" | "simplejwt" | "flask-jwt-extended" | "fastapi-users";
     /** Override the preset's endpoints; `null` means the server has none. */
     endpoints?: { login?: string; refresh?: string | null; logout?: string | null; me?: string | null };
     /** How login credentials are sent. */
     login?: { encoding?: "form" | "json"; usernameField?: string; passwordField?: string };
-    /** How the refresh token is sent: JSON body field, query parameter, or HttpOnly cookie. */
-    refresh?: { via?: "json" | "query" | "cookie"; field?: string };
+    /** How the refresh token is sent: JSON body field, query parameter, HttpOnly cookie, or as the
+     *  bearer token (`Authorization: Bearer <refresh token>`, flask-jwt-extended). */
+    refresh?: { via?: "json" | "query" | "cookie" | "bearer"; field?: string };
     /** Names of the token fields in login and refresh replies. */
     responseFields?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
     /** Where the session is kept; default `"local"` (shared by tabs). */
@@ -29,6 +30,29 @@ export interface AuthClientOptions {
     roleClaims?: string[];
     /** Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may). */
     apiOrigins?: string[];
+    /** How `logout()` revokes on the server: one call or several (in order); default one `POST`
+     *  to `endpoints.logout` with the access token. */
+    logout?: LogoutCall | LogoutCall[];
+    /** Where error replies keep their explanation, tried in order; `[]` stands for each element
+     *  of a list (`"messages[].message"`). Default `["detail", "error_description", "message", "error"]`. */
+    errorFields?: string[];
+    /** Statuses that mean "this token was refused" (refresh, then replay once); must include 401.
+     *  Default `[401]`; flask-jwt-extended also uses 422. */
+    tokenErrorStatuses?: number[];
+}
+
+/** One server call of `logout()`. */
+export interface LogoutCall {
+    /** Path (joined to `baseUrl`) or absolute URL; default `endpoints.logout`. */
+    endpoint?: string;
+    /** Default `"POST"`. */
+    method?: "POST" | "DELETE";
+    /** The token sent as `Authorization: Bearer`; default `"access"`. */
+    bearer?: "access" | "refresh" | "none";
+    /** Also send the refresh token in the body, as JSON or as a form. */
+    refreshToken?: "json" | "form";
+    /** The body field of the refresh token; default `"refresh_token"`. */
+    field?: string;
 }
 
 /** A custom storage; methods may be synchronous or return Promises. */

@@ -51,6 +51,8 @@ command -v firefox-esr >/dev/null || missing_debs+=(firefox-esr)
 command -v WebKitWebDriver >/dev/null || missing_debs+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null || missing_debs+=(xvfb)
 command -v xauth >/dev/null || missing_debs+=(xauth)
+# The real Python auth backends of the test suite run in a virtualenv (scripts/backends-venv.sh).
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing_debs+=(python3-venv)
 if [ ${#missing_debs[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing_debs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -76,4 +78,7 @@ fi
 if dpkg-query -W -f='${Status}' binaryen 2>/dev/null | grep -q "ok installed"; then
   echo "warning: Debian's binaryen is installed; tokenkeeper never runs its wasm-opt (it corrupts wasm-bindgen output)" >&2
 fi
+# The Python auth libraries the e2e suite runs against, pinned, from PyPI.
+scripts/backends-venv.sh
+
 step "all tools present"

@@ -206,12 +206,13 @@ fn check_reply(
     secret: Option<&str>,
 ) {
     let success = (200..300).contains(&reply.status);
-    let error = protocol::error_for(endpoint, reply, now);
+    let error = protocol::error_for_with(endpoint, reply, config.errors(), now);
     check_error(endpoint, reply, now, &error, secret);
 
     let fields = config.response_fields();
     for token_endpoint in [Endpoint::Login, Endpoint::Refresh] {
-        let parsed = protocol::parse_token_reply(token_endpoint, reply, fields, now);
+        let parsed =
+            protocol::parse_token_reply(token_endpoint, reply, fields, config.errors(), now);
         let body = serde_json::from_str::<Value>(reply.body.trim()).ok();
         let access = body
             .as_ref()
@@ -238,7 +239,7 @@ fn check_reply(
             (Ok(_), _, _) => panic!("accepted a reply without a usable access token"),
             (Err(error), false, _) => assert_eq!(
                 error,
-                &protocol::error_for(token_endpoint, reply, now),
+                &protocol::error_for_with(token_endpoint, reply, config.errors(), now),
                 "a non-2xx token reply must map through error_for"
             ),
             (Err(error), true, None) => {
@@ -249,7 +250,7 @@ fn check_reply(
         }
     }
 
-    let json = protocol::parse_json_reply(endpoint, reply, now);
+    let json = protocol::parse_json_reply(endpoint, reply, config.errors(), now);
     match (&json, success) {
         (Ok(value), true) => assert_eq!(
             Some(value),
@@ -261,10 +262,13 @@ fn check_reply(
         (Err(got), false) => assert_eq!(got, &error),
         (Ok(_), false) => panic!("parse_json_reply accepted a non-2xx reply"),
     }
-    let logout = protocol::parse_logout_reply(reply, now);
+    let logout = protocol::parse_logout_reply(reply, config.errors(), now);
     assert_eq!(logout.is_ok(), success, "logout replies: any 2xx is fine");
     if let Err(got) = logout {
-        assert_eq!(got, protocol::error_for(Endpoint::Logout, reply, now));
+        assert_eq!(
+            got,
+            protocol::error_for_with(Endpoint::Logout, reply, config.errors(), now)
+        );
     }
 }
 
@@ -394,7 +398,9 @@ fn check_requests(config: &Config, input: &mut Input) {
     }
     let access = world::access_token(7, Some(1.79e9), None);
     for request in [
-        protocol::logout_request(config, &access),
+        protocol::logout_requests(config, &access, None)
+            .into_iter()
+            .next(),
         protocol::me_request(config, &access).ok(),
     ]
     .into_iter()

@@ -26,7 +26,14 @@ pub fn config(input: &mut Input, force_shared: bool) -> Config {
     };
     options.insert("baseUrl".into(), base);
     if input.bool() {
-        let profile = input.pick(&["standard", "minimal", "v1"]);
+        let profile = input.pick(&[
+            "standard",
+            "minimal",
+            "v1",
+            "simplejwt",
+            "flask-jwt-extended",
+            "fastapi-users",
+        ]);
         options.insert("profile".into(), json!(profile));
     }
     if input.one_in(3) {
@@ -56,7 +63,7 @@ pub fn config(input: &mut Input, force_shared: bool) -> Config {
         );
     }
     if input.one_in(2) {
-        let via = input.pick(&["json", "query", "cookie"]);
+        let via = input.pick(&["json", "query", "cookie", "bearer"]);
         let field = input.pick(&["refresh_token", "refresh", "rt"]);
         options.insert("refresh".into(), json!({"via": via, "field": field}));
     }
@@ -83,6 +90,30 @@ pub fn config(input: &mut Input, force_shared: bool) -> Config {
     }
     if input.one_in(3) {
         options.insert("leewaySeconds".into(), json!(f64::from(input.u8() % 90)));
+    }
+    if input.one_in(4) {
+        // One or two logout calls, any shape: impossible ones are refused (and fall back).
+        let calls: Vec<Value> = (0..1 + input.u8() % 2)
+            .map(|_| {
+                let mut call = Map::new();
+                call.insert("method".into(), json!(input.pick(&["POST", "DELETE"])));
+                call.insert(
+                    "bearer".into(),
+                    json!(input.pick(&["access", "refresh", "none"])),
+                );
+                if input.bool() {
+                    call.insert("refreshToken".into(), json!(input.pick(&["json", "form"])));
+                    call.insert("field".into(), json!(input.pick(&FIELD_NAMES)));
+                }
+                Value::Object(call)
+            })
+            .collect();
+        options.insert("logout".into(), Value::Array(calls));
+    }
+    if input.one_in(4) {
+        let fields = input.pick(&["msg", "messages[].message", "errors[].detail", "detail"]);
+        options.insert("errorFields".into(), json!([fields, "detail"]));
+        options.insert("tokenErrorStatuses".into(), json!([401, 422]));
     }
     let resolved = serde_json::from_value::<AuthClientOptions>(Value::Object(options))
         .ok()

@@ -325,8 +325,29 @@ impl AuthClient {
             && !self.inner.token_endpoints.iter().any(|e| e == target)
     }
 
+    /// Whether a response with `status` says the token was refused (`tokenErrorStatuses`).
+    pub fn refuses_token(&self, status: u16) -> bool {
+        self.inner
+            .machine
+            .borrow()
+            .config()
+            .errors()
+            .refuses_token(status)
+    }
+
+    /// The statuses that say the token was refused (`tokenErrorStatuses`; 401 among them).
+    pub fn token_error_statuses(&self) -> Vec<u16> {
+        self.inner
+            .machine
+            .borrow()
+            .config()
+            .errors()
+            .token_statuses
+            .clone()
+    }
+
     /// The end of [`AuthClient::fetch`] once `request` was sent with `token` and `response`
-    /// came back: on a 401, one replay with a newer token (refreshing once if none is in hand);
+    /// came back: on a 401 (or another `tokenErrorStatuses` status), one replay with a newer token (refreshing once if none is in hand);
     /// otherwise `response` itself. `request` must still be unsent (the copy carried the token).
     pub async fn after_response(
         &self,
@@ -334,7 +355,7 @@ impl AuthClient {
         token: String,
         response: web_sys::Response,
     ) -> Result<web_sys::Response, AuthError> {
-        if response.status() != 401 {
+        if !self.refuses_token(response.status()) {
             return Ok(response);
         }
         match self.replacement_for(token).await {

@@ -93,6 +93,7 @@ async fn exchange(request: &HttpRequest, signal: AbortSignal) -> Result<HttpRepl
     let builder = match request.method {
         Method::Get => Request::get(&request.url),
         Method::Post => Request::post(&request.url),
+        Method::Delete => Request::delete(&request.url),
     };
     let builder: RequestBuilder = builder
         .headers(gloo_net::http::Headers::from_raw(headers))

@@ -24,14 +24,15 @@ const TS_CLIENT_TYPES: &'static str = r#"
 export interface AuthClientOptions {
   /** Origin (and optional path prefix) of the auth API, e.g. `"https://api.example.com"`. */
   baseUrl: string;
-  /** Preset for a backend shape; default `"standard"`. */
-  profile?: "standard" | "minimal" | "v1";
+  /** Preset for a backend shape; default `"standard"`. The libraries' presets follow their docs. */
+  profile?: "standard" | "minimal" | "v1" | "simplejwt" | "flask-jwt-extended" | "fastapi-users";
   /** Override the preset's endpoints; `null` means the server has none. */
   endpoints?: { login?: string; refresh?: string | null; logout?: string | null; me?: string | null };
   /** How login credentials are sent. */
   login?: { encoding?: "form" | "json"; usernameField?: string; passwordField?: string };
-  /** How the refresh token is sent: JSON body field, query parameter, or HttpOnly cookie. */
-  refresh?: { via?: "json" | "query" | "cookie"; field?: string };
+  /** How the refresh token is sent: JSON body field, query parameter, HttpOnly cookie, or as the
+   *  bearer token (`Authorization: Bearer <refresh token>`, flask-jwt-extended). */
+  refresh?: { via?: "json" | "query" | "cookie" | "bearer"; field?: string };
   /** Names of the token fields in login and refresh replies. */
   responseFields?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
   /** Where the session is kept; default `"local"` (shared by tabs). */
@@ -48,6 +49,29 @@ export interface AuthClientOptions {
   roleClaims?: string[];
   /** Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may). */
   apiOrigins?: string[];
+  /** How `logout()` revokes on the server: one call or several (in order); default one `POST`
+   *  to `endpoints.logout` with the access token. */
+  logout?: LogoutCall | LogoutCall[];
+  /** Where error replies keep their explanation, tried in order; `[]` stands for each element
+   *  of a list (`"messages[].message"`). Default `["detail", "error_description", "message", "error"]`. */
+  errorFields?: string[];
+  /** Statuses that mean "this token was refused" (refresh, then replay once); must include 401.
+   *  Default `[401]`; flask-jwt-extended also uses 422. */
+  tokenErrorStatuses?: number[];
+}
+
+/** One server call of `logout()`. */
+export interface LogoutCall {
+  /** Path (joined to `baseUrl`) or absolute URL; default `endpoints.logout`. */
+  endpoint?: string;
+  /** Default `"POST"`. */
+  method?: "POST" | "DELETE";
+  /** The token sent as `Authorization: Bearer`; default `"access"`. */
+  bearer?: "access" | "refresh" | "none";
+  /** Also send the refresh token in the body, as JSON or as a form. */
+  refreshToken?: "json" | "form";
+  /** The body field of the refresh token; default `"refresh_token"`. */
+  field?: string;
 }
 
 /** A custom storage; methods may be synchronous or return Promises. */
@@ -120,16 +144,20 @@ pub struct JsAuthClient {
     client: AuthClient,
     /// What `fetch.js` calls back when a request it sent needs Rust (see [`after_send`]).
     after_send: js_sys::Function,
+    /// The statuses that refuse a token (`tokenErrorStatuses`), for `fetch.js`.
+    token_statuses: js_sys::Array,
 }
 
 #[wasm_bindgen(module = "/src/js/fetch.js")]
 extern "C" {
-    /// Sends a copy of `request` with the token; hands 401s and failures to `after`.
+    /// Sends a copy of `request` with the token; hands refusals (a status in `statuses`) and
+    /// failures to `after`.
     #[wasm_bindgen(js_name = sendWithToken)]
     fn send_with_token(
         request: &web_sys::Request,
         token: &str,
         after: &js_sys::Function,
+        statuses: &js_sys::Array,
     ) -> js_sys::Promise;
 }
 
@@ -167,7 +195,16 @@ impl JsAuthClient {
         let (options, storage) = parse_options(options.into()).map_err(to_js)?;
         let client = AuthClient::new(options, storage).map_err(to_js)?;
         let after_send = after_send(client.clone());
-        Ok(Self { client, after_send })
+        let token_statuses = client
+            .token_error_statuses()
+            .into_iter()
+            .map(|status| JsValue::from(f64::from(status)))
+            .collect();
+        Ok(Self {
+            client,
+            after_send,
+            token_statuses,
+        })
     }
 
     /// Logs in with a username (or email) and password; resolves with the session. A later
@@ -240,7 +277,7 @@ impl JsAuthClient {
         // The common case, a fresh token for an allowed origin, is sent without a Rust future.
         if self.client.may_carry_token(&request) {
             if let Some(token) = self.client.ready_access_token() {
-                return send_with_token(&request, &token, &self.after_send);
+                return send_with_token(&request, &token, &self.after_send, &self.token_statuses);
             }
         }
         let client = self.client.clone();
@@ -414,20 +451,28 @@ fn role_names(roles: &JsValue, method: &str) -> Result<Vec<String>, JsValue> {
     })
 }
 
-/// The own keys of `options` (`parent` `None`), or of the object given under `parent`; none when
-/// that is not a plain object. What [`unknown_option`] checks.
+/// The own keys of `options` (`parent` `None`), or of the object given under `parent` (of every
+/// object in it, when it is a list: `logout`); none when that is not an object. What
+/// [`unknown_option`] checks.
 fn option_keys(options: &JsValue, parent: Option<&str>) -> Vec<String> {
     let object = match parent {
         None => options.clone(),
         Some(name) => js_sys::Reflect::get(options, &name.into()).unwrap_or_default(),
     };
-    if !object.is_object() || js_sys::Array::is_array(&object) {
-        return Vec::new();
+    let own_keys = |object: JsValue| -> Vec<String> {
+        if !object.is_object() || js_sys::Array::is_array(&object) {
+            return Vec::new();
+        }
+        js_sys::Object::keys(object.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .filter_map(|key| key.as_string())
+            .collect()
+    };
+    match object.dyn_into::<js_sys::Array>() {
+        Ok(list) if parent.is_some() => list.iter().flat_map(own_keys).collect(),
+        Ok(list) => own_keys(list.into()),
+        Err(object) => own_keys(object),
     }
-    js_sys::Object::keys(object.unchecked_ref::<js_sys::Object>())
-        .iter()
-        .filter_map(|key| key.as_string())
-        .collect()
 }
 
 /// The options (without `storage`) through serde-wasm-bindgen. A failure names the option at
@@ -484,6 +529,11 @@ fn parse_options(options: JsValue) -> Result<(AuthClientOptions, StorageChoice),
     let copy = js_sys::Object::assign(&js_sys::Object::new(), options.unchecked_ref());
     // Undefined fields are "not given"; serde-wasm-bindgen treats them as missing.
     let _ = js_sys::Reflect::delete_property(&copy, &"storage".into());
+    // `logout` may be one call (an object): serde reads a list.
+    let logout = js_sys::Reflect::get(&copy, &"logout".into()).unwrap_or_default();
+    if logout.is_object() && !js_sys::Array::is_array(&logout) {
+        let _ = js_sys::Reflect::set(&copy, &"logout".into(), &js_sys::Array::of1(&logout));
+    }
     let options = deserialize_options(&copy)?;
     let storage = if storage.is_undefined() || storage.is_null() {
         StorageChoice::Local

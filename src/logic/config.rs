@@ -16,9 +16,11 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use crate::logic::error::AuthError;
+use crate::logic::logout::{LogoutBearer, LogoutCall, LogoutCallOptions, LogoutMethod};
 use crate::logic::roles::RoleClaims;
 
-/// A preset for one of the seed backend shapes (`profile` option).
+/// A preset for a backend shape (`profile` option): the seed shapes, and the Python auth
+/// libraries as their docs set them up.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,6 +32,17 @@ pub enum Profile {
     Minimal,
     /// `/api/v1/login` (JSON `{email, password}`), no refresh, no logout, `/api/v1/me`.
     V1,
+    /// djangorestframework-simplejwt: `/api/token/` (JSON), `/api/token/refresh/` (JSON
+    /// `refresh`, rotating), logout through `/api/token/blacklist/`, no `me` endpoint.
+    Simplejwt,
+    /// flask-jwt-extended: `/login` (JSON), `/refresh` with the refresh token as the bearer,
+    /// `DELETE /logout` once per token, no `me` endpoint; 422 also means a refused token.
+    #[serde(rename = "flask-jwt-extended")]
+    FlaskJwtExtended,
+    /// fastapi-users (JWT strategy, bearer transport): `/auth/jwt/login` (form), no refresh,
+    /// `/auth/jwt/logout`, `/users/me`.
+    #[serde(rename = "fastapi-users")]
+    FastapiUsers,
 }
 
 /// How login credentials are sent.
@@ -54,6 +67,9 @@ pub enum RefreshVia {
     Query,
     /// An HttpOnly cookie the browser sends itself; requests go with `credentials: "include"`.
     Cookie,
+    /// `Authorization: Bearer <refresh token>`, no body (flask-jwt-extended's
+    /// `@jwt_required(refresh=True)`).
+    Bearer,
 }
 
 /// Where the session is kept (`storage` option).
@@ -209,6 +225,19 @@ pub struct AuthClientOptions {
     /// Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may).
     #[serde(default)]
     pub api_origins: Option<Vec<String>>,
+    /// How logout reaches the server: one call or several; default one `POST` to
+    /// `endpoints.logout` with the access token.
+    #[serde(default)]
+    pub logout: Option<Vec<LogoutCallOptions>>,
+    /// Where error replies keep their explanation, tried in order: claim-style paths, `[]` for
+    /// each element of a list (`"messages[].message"`). Default `["detail",
+    /// "error_description", "message", "error"]`.
+    #[serde(default)]
+    pub error_fields: Option<Vec<String>>,
+    /// The statuses that mean "this token was refused" (refresh and replay once); default
+    /// `[401]`. flask-jwt-extended answers 422 to a malformed or wrong-type token.
+    #[serde(default)]
+    pub token_error_statuses: Option<Vec<u16>>,
 }
 
 impl AuthClientOptions {
@@ -268,6 +297,35 @@ pub struct ResponseFields {
     pub expires_in: String,
 }
 
+/// How error replies speak: where the explanation is, and which statuses refuse a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorFormat {
+    /// Paths of the explanation in a JSON body, tried in order (`[]` expands a list).
+    pub fields: Vec<String>,
+    /// Statuses that mean the token was refused; always holds 401.
+    pub token_statuses: Vec<u16>,
+}
+
+/// The default `errorFields`: FastAPI's `detail`, OAuth's `error_description`, and the common
+/// `message` and `error`.
+pub const DEFAULT_ERROR_FIELDS: [&str; 4] = ["detail", "error_description", "message", "error"];
+
+impl Default for ErrorFormat {
+    fn default() -> Self {
+        Self {
+            fields: DEFAULT_ERROR_FIELDS.map(str::to_owned).to_vec(),
+            token_statuses: vec![401],
+        }
+    }
+}
+
+impl ErrorFormat {
+    /// Whether `status` says the token was refused.
+    pub fn refuses_token(&self, status: u16) -> bool {
+        self.token_statuses.contains(&status)
+    }
+}
+
 /// Validated options: what the rest of the core reads. Built only by [`Config::resolve`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -284,6 +342,8 @@ pub struct Config {
     leeway: Duration,
     role_claims: RoleClaims,
     api_origins: Vec<String>,
+    logout: Vec<LogoutCall>,
+    errors: ErrorFormat,
 }
 
 /// The default `storageKey`.
@@ -300,39 +360,109 @@ struct Preset {
     encoding: LoginEncoding,
     username_field: &'static str,
     via: RefreshVia,
+    refresh_field: &'static str,
+    access_token_field: &'static str,
+    refresh_token_field: &'static str,
+    logout_calls: &'static [PresetLogout],
+    error_fields: &'static [&'static str],
+    token_statuses: &'static [u16],
 }
 
-fn preset(profile: Profile) -> Preset {
+/// A preset's logout call: method, bearer, and the refresh token's body field (JSON) if any.
+type PresetLogout = (LogoutMethod, LogoutBearer, Option<&'static str>);
+
+/// One `POST` with the access token: every shape but the libraries below.
+const LOGOUT_WITH_ACCESS: &[PresetLogout] = &[(LogoutMethod::Post, LogoutBearer::Access, None)];
+
+/// The seed shapes' defaults for the fields the libraries name differently.
+const SEED: Preset = Preset {
+    login: "/auth/login",
+    refresh: Some("/auth/refresh"),
+    logout: Some("/auth/logout"),
+    me: Some("/auth/me"),
+    encoding: LoginEncoding::Form,
+    username_field: "username",
+    via: RefreshVia::Json,
+    refresh_field: "refresh_token",
+    access_token_field: "access_token",
+    refresh_token_field: "refresh_token",
+    logout_calls: LOGOUT_WITH_ACCESS,
+    error_fields: &DEFAULT_ERROR_FIELDS,
+    token_statuses: &[401],
+};
+
+/// Each profile's preset, as data: a table, not code, in the package.
+fn preset(profile: Profile) -> &'static Preset {
     match profile {
-        Profile::Standard => Preset {
-            login: "/auth/login",
-            refresh: Some("/auth/refresh"),
-            logout: Some("/auth/logout"),
-            me: Some("/auth/me"),
-            encoding: LoginEncoding::Form,
-            username_field: "username",
-            via: RefreshVia::Json,
-        },
-        Profile::Minimal => Preset {
-            login: "/auth/login",
-            refresh: Some("/auth/refresh"),
-            logout: None,
-            me: Some("/users/me"),
-            encoding: LoginEncoding::Form,
-            username_field: "username",
-            via: RefreshVia::Query,
-        },
-        Profile::V1 => Preset {
-            login: "/api/v1/login",
-            refresh: None,
-            logout: None,
-            me: Some("/api/v1/me"),
-            encoding: LoginEncoding::Json,
-            username_field: "email",
-            via: RefreshVia::Json,
-        },
+        Profile::Standard => &SEED,
+        Profile::Minimal => &MINIMAL,
+        Profile::V1 => &V1,
+        Profile::Simplejwt => &SIMPLEJWT,
+        Profile::FlaskJwtExtended => &FLASK_JWT_EXTENDED,
+        Profile::FastapiUsers => &FASTAPI_USERS,
     }
 }
+
+static MINIMAL: Preset = Preset {
+    logout: None,
+    me: Some("/users/me"),
+    via: RefreshVia::Query,
+    ..SEED
+};
+
+static V1: Preset = Preset {
+    login: "/api/v1/login",
+    refresh: None,
+    logout: None,
+    me: Some("/api/v1/me"),
+    encoding: LoginEncoding::Json,
+    username_field: "email",
+    ..SEED
+};
+
+/// As simplejwt's docs set it up: rotation, and logout by blacklisting the refresh token (the
+/// access token stays valid until it expires: the library cannot revoke it).
+static SIMPLEJWT: Preset = Preset {
+    login: "/api/token/",
+    refresh: Some("/api/token/refresh/"),
+    logout: Some("/api/token/blacklist/"),
+    me: None,
+    encoding: LoginEncoding::Json,
+    refresh_field: "refresh",
+    access_token_field: "access",
+    refresh_token_field: "refresh",
+    logout_calls: &[(LogoutMethod::Post, LogoutBearer::None, Some("refresh"))],
+    // "Token is expired" is only in the nested messages of a refused access token.
+    error_fields: &["messages[].message", "detail"],
+    ..SEED
+};
+
+/// As flask-jwt-extended's docs set it up: the refresh token authenticates `/refresh`, and
+/// `DELETE /logout` revokes whichever token authenticates it, so once per token.
+static FLASK_JWT_EXTENDED: Preset = Preset {
+    login: "/login",
+    refresh: Some("/refresh"),
+    logout: Some("/logout"),
+    me: None,
+    encoding: LoginEncoding::Json,
+    via: RefreshVia::Bearer,
+    logout_calls: &[
+        (LogoutMethod::Delete, LogoutBearer::Access, None),
+        (LogoutMethod::Delete, LogoutBearer::Refresh, None),
+    ],
+    error_fields: &["msg"],
+    token_statuses: &[401, 422],
+    ..SEED
+};
+
+/// fastapi-users' JWT strategy has no refresh; its logout revokes nothing (stateless).
+static FASTAPI_USERS: Preset = Preset {
+    login: "/auth/jwt/login",
+    refresh: None,
+    logout: Some("/auth/jwt/logout"),
+    me: Some("/users/me"),
+    ..SEED
+};
 
 impl Config {
     /// Validates `options` and fills every default from the profile.
@@ -380,7 +510,7 @@ impl Config {
         let refresh_in = options.refresh.unwrap_or_default();
         let refresh = RefreshFormat {
             via: refresh_in.via.unwrap_or(preset.via),
-            field: name("refresh.field", refresh_in.field, "refresh_token")?,
+            field: name("refresh.field", refresh_in.field, preset.refresh_field)?,
         };
 
         let fields_in = options.response_fields.unwrap_or_default();
@@ -388,12 +518,12 @@ impl Config {
             access_token: name(
                 "responseFields.accessToken",
                 fields_in.access_token,
-                "access_token",
+                preset.access_token_field,
             )?,
             refresh_token: name(
                 "responseFields.refreshToken",
                 fields_in.refresh_token,
-                "refresh_token",
+                preset.refresh_token_field,
             )?,
             expires_in: name(
                 "responseFields.expiresIn",
@@ -430,6 +560,15 @@ impl Config {
             }
         }
 
+        let logout = resolve_logout(
+            &base,
+            options.logout,
+            endpoints.logout.as_deref(),
+            preset.logout_calls,
+            refresh.via,
+        )?;
+        let errors = resolve_errors(options.error_fields, options.token_error_statuses, preset)?;
+
         Ok(Self {
             profile,
             base_origin: base.origin,
@@ -444,6 +583,8 @@ impl Config {
             leeway,
             role_claims,
             api_origins,
+            logout,
+            errors,
         })
     }
 
@@ -508,6 +649,16 @@ impl Config {
         &self.role_claims
     }
 
+    /// The server logout calls, in order; empty when the server has no logout.
+    pub fn logout_calls(&self) -> &[LogoutCall] {
+        &self.logout
+    }
+
+    /// How error replies speak (`errorFields`, `tokenErrorStatuses`).
+    pub fn errors(&self) -> &ErrorFormat {
+        &self.errors
+    }
+
     /// The origins `fetch()` may send the token to: `baseUrl`'s (when absolute) and `apiOrigins`.
     pub fn api_origins(&self) -> &[String] {
         &self.api_origins
@@ -539,6 +690,130 @@ impl Config {
     pub fn uses_cookies(&self) -> bool {
         self.refresh.via == RefreshVia::Cookie
     }
+}
+
+/// The `logout` option, or the preset's calls to `endpoints.logout`. Refuses a call that has no
+/// endpoint to go to, sends no token at all, names a body field without a body, or needs the
+/// refresh token when it lives in an HttpOnly cookie.
+fn resolve_logout(
+    base: &BaseUrl,
+    given: Option<Vec<LogoutCallOptions>>,
+    default_url: Option<&str>,
+    preset: &[PresetLogout],
+    via: RefreshVia,
+) -> Result<Vec<LogoutCall>, AuthError> {
+    let Some(given) = given else {
+        let Some(url) = default_url else {
+            return Ok(Vec::new());
+        };
+        let calls: Vec<LogoutCall> = preset
+            .iter()
+            .map(|&(method, bearer, field)| LogoutCall {
+                url: url.to_owned(),
+                method,
+                bearer,
+                refresh_token: field.map(|field| (LoginEncoding::Json, field.to_owned())),
+            })
+            .collect();
+        // With the refresh token out of reach (a cookie), the preset's calls that need it go.
+        return Ok(calls
+            .into_iter()
+            .filter(|call| via != RefreshVia::Cookie || !call.needs_refresh_token())
+            .collect());
+    };
+    let mut calls = Vec::with_capacity(given.len());
+    for call in given {
+        let url = match call.endpoint.clone() {
+            Some(path) => base.join("logout.endpoint", &path)?,
+            None => default_url.map(str::to_owned).ok_or_else(|| {
+                AuthError::config("a logout call needs an endpoint: endpoints.logout is null")
+            })?,
+        };
+        let bad = |what: &str| AuthError::config(format!("logout.{what}"));
+        let method = call
+            .method()
+            .ok_or_else(|| bad("method must be \"POST\" or \"DELETE\""))?;
+        let bearer = call
+            .bearer()
+            .ok_or_else(|| bad("bearer must be \"access\", \"refresh\" or \"none\""))?;
+        let body = call
+            .body()
+            .map_err(|()| bad("refreshToken must be \"json\" or \"form\""))?;
+        if call.field.is_some() && body.is_none() {
+            return Err(bad(
+                "field names the body field of the refresh token: set logout.refreshToken too",
+            ));
+        }
+        let resolved = LogoutCall {
+            url,
+            method,
+            bearer,
+            refresh_token: match body {
+                Some(encoding) => {
+                    Some((encoding, name("logout.field", call.field, "refresh_token")?))
+                }
+                None => None,
+            },
+        };
+        if resolved.bearer == LogoutBearer::None && resolved.refresh_token.is_none() {
+            return Err(AuthError::config(
+                "a logout call with bearer \"none\" must send the refresh token (logout.refreshToken)",
+            ));
+        }
+        if via == RefreshVia::Cookie && resolved.needs_refresh_token() {
+            return Err(AuthError::config(
+                "logout cannot send the refresh token: with refresh.via \"cookie\" it is an HttpOnly cookie that JavaScript cannot read",
+            ));
+        }
+        calls.push(resolved);
+    }
+    Ok(calls)
+}
+
+/// `errorFields` and `tokenErrorStatuses`, or the preset's.
+fn resolve_errors(
+    fields: Option<Vec<String>>,
+    statuses: Option<Vec<u16>>,
+    preset: &Preset,
+) -> Result<ErrorFormat, AuthError> {
+    let fields = match fields {
+        None => preset
+            .error_fields
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect(),
+        Some(fields) => {
+            if fields.is_empty() || fields.iter().any(|f| f.trim().is_empty()) {
+                return Err(AuthError::config(
+                    "errorFields must list at least one path, none of them empty",
+                ));
+            }
+            fields
+        }
+    };
+    let token_statuses = match statuses {
+        None => preset.token_statuses.to_vec(),
+        Some(statuses) => {
+            if !statuses.contains(&401) {
+                return Err(AuthError::config(
+                    "tokenErrorStatuses must include 401, the status every server uses for a refused token",
+                ));
+            }
+            if statuses
+                .iter()
+                .any(|s| !(400..500).contains(s) || *s == 429)
+            {
+                return Err(AuthError::config(
+                    "tokenErrorStatuses may hold only 4xx statuses other than 429 (rate limiting)",
+                ));
+            }
+            statuses
+        }
+    };
+    Ok(ErrorFormat {
+        fields,
+        token_statuses,
+    })
 }
 
 fn resolve_endpoint(

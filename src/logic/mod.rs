@@ -21,6 +21,8 @@ pub mod json;
 /// A strict JSON check with serde_json's exact accept/refuse answer, run before the JS engine's
 /// laxer `JSON.parse`.
 pub mod json_check;
+/// Server logout as the backend wants it: the calls of the `logout` option.
+pub mod logout;
 pub(crate) mod option_names;
 pub mod protocol;
 pub mod roles;
@@ -31,6 +33,8 @@ pub mod token;
 #[cfg(feature = "verify")]
 pub mod verify;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod presets_tests;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod skew_tests;
 

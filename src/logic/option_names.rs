@@ -13,6 +13,7 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use crate::logic::config::{
     AuthClientOptions, EndpointOptions, LoginOptions, RefreshOptions, ResponseFieldOptions,
 };
+use crate::logic::logout::LogoutCallOptions;
 
 /// The first key that the options do not have, as `"name"` or `"parent.name"`, with the names
 /// that were possible there. `keys(None)` lists the top-level keys given; `keys(Some(name))` the
@@ -39,13 +40,15 @@ pub fn unknown_option(
 }
 
 /// The fields of the option objects nested under `name` (`endpoints`, `login`, `refresh`,
-/// `responseFields`); `None` for options that are not objects.
+/// `responseFields`, and `logout`, an object or a list of them); `None` for options that are
+/// not objects.
 fn nested_fields(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
         "endpoints" => struct_fields::<EndpointOptions>(),
         "login" => struct_fields::<LoginOptions>(),
         "refresh" => struct_fields::<RefreshOptions>(),
         "responseFields" => struct_fields::<ResponseFieldOptions>(),
+        "logout" => struct_fields::<LogoutCallOptions>(),
         _ => return None,
     })
 }
@@ -107,18 +110,24 @@ impl<'de> Deserializer<'de> for FieldNames {
 mod tests {
     use super::*;
 
-    /// `keys` for [`unknown_option`] from a JSON object, as the facade reads a JS object.
+    /// `keys` for [`unknown_option`] from a JSON object, as the facade reads a JS object (the
+    /// keys of every object of a nested list).
     fn keys_of(json: &str) -> impl Fn(Option<&str>) -> Vec<String> {
         let value: serde_json::Value = serde_json::from_str(json).expect("test JSON");
-        move |parent| {
-            let object = match parent {
-                None => Some(&value),
-                Some(name) => value.get(name),
-            };
+        let own_keys = |object: Option<&serde_json::Value>| -> Vec<String> {
             object
                 .and_then(serde_json::Value::as_object)
                 .map(|object| object.keys().cloned().collect())
                 .unwrap_or_default()
+        };
+        move |parent| match parent {
+            None => own_keys(Some(&value)),
+            Some(name) => match value.get(name) {
+                Some(serde_json::Value::Array(items)) => {
+                    items.iter().flat_map(|item| own_keys(Some(item))).collect()
+                }
+                nested => own_keys(nested),
+            },
         }
     }
 
@@ -128,7 +137,7 @@ mod tests {
         // camelCase renaming included.
         let top = struct_fields::<AuthClientOptions>();
         assert!(top.contains(&"baseUrl") && top.contains(&"refreshMarginSeconds"));
-        assert_eq!(top.len(), 13, "{top:?}");
+        assert_eq!(top.len(), 16, "{top:?}");
         for name in top {
             let value = match *name {
                 "baseUrl" => continue,
@@ -138,6 +147,9 @@ mod tests {
                 "autoRefresh" => "true",
                 "refreshMarginSeconds" | "leewaySeconds" => "5",
                 "roleClaims" | "apiOrigins" => "[]",
+                "errorFields" => r#"["msg"]"#,
+                "logout" => "[{}]",
+                "tokenErrorStatuses" => "[401, 422]",
                 _ => "{}",
             };
             let json = format!(r#"{{"baseUrl": "https://h", "{name}": {value}}}"#);
@@ -176,6 +188,18 @@ mod tests {
             ),
             (
                 r#"{"baseUrl": "https://h", "endpoints": null, "login": "form"}"#,
+                None,
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"metod": "DELETE"}]}"#,
+                Some("logout.metod"),
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"method": "DELETE"}, {"bearer": "refresh", "feild": "x"}]}"#,
+                Some("logout.feild"),
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"method": "DELETE"}, {"bearer": "refresh"}]}"#,
                 None,
             ),
             (r#"{"baseUrl": "https://h"}"#, None),

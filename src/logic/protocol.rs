@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use crate::logic::json::{self, Json, JsonObject};
 
-use crate::logic::config::{Config, LoginEncoding, RefreshVia, ResponseFields};
+use crate::logic::config::{Config, ErrorFormat, LoginEncoding, RefreshVia, ResponseFields};
 use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::logout::{LogoutBearer, LogoutMethod};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
 
@@ -34,6 +35,8 @@ pub enum Method {
     Get,
     /// `POST`.
     Post,
+    /// `DELETE` (flask-jwt-extended's logout).
+    Delete,
 }
 
 impl Method {
@@ -42,6 +45,7 @@ impl Method {
         match self {
             Self::Get => "GET",
             Self::Post => "POST",
+            Self::Delete => "DELETE",
         }
     }
 }
@@ -374,30 +378,81 @@ pub fn refresh_request(config: &Config, refresh_token: Option<&str>) -> Option<H
                 Credentials::SameOrigin,
             )
         }
-        (RefreshVia::Json | RefreshVia::Query, None) => return None,
+        (RefreshVia::Bearer, Some(token)) => HttpRequest::new(
+            Endpoint::Refresh,
+            Method::Post,
+            url,
+            Credentials::SameOrigin,
+        )
+        .with_bearer(token),
+        (RefreshVia::Json | RefreshVia::Query | RefreshVia::Bearer, None) => return None,
     };
     Some(request)
 }
 
-/// The server logout request carrying the access token, or `None` when the server has no logout
-/// endpoint.
-pub fn logout_request(config: &Config, access_token: &str) -> Option<HttpRequest> {
-    let url = config.endpoints().logout.clone()?;
-    Some(
-        HttpRequest::new(Endpoint::Logout, Method::Post, url, credentials(config))
-            .with_bearer(access_token),
-    )
+/// The server logout requests of a session holding `access_token` and `refresh_token`: the
+/// `logout` option's calls in order, without those that need a refresh token the session lacks.
+/// Empty when the server has no logout.
+pub fn logout_requests(
+    config: &Config,
+    access_token: &str,
+    refresh_token: Option<&str>,
+) -> Vec<HttpRequest> {
+    config
+        .logout_calls()
+        .iter()
+        .filter_map(|call| {
+            let method = match call.method {
+                LogoutMethod::Post => Method::Post,
+                LogoutMethod::Delete => Method::Delete,
+            };
+            let request = HttpRequest::new(
+                Endpoint::Logout,
+                method,
+                call.url.clone(),
+                credentials(config),
+            );
+            let request = match call.bearer {
+                LogoutBearer::Access => request.with_bearer(access_token),
+                LogoutBearer::Refresh => request.with_bearer(refresh_token?),
+                LogoutBearer::None => request,
+            };
+            Some(match &call.refresh_token {
+                None => request,
+                Some((encoding, field)) => {
+                    request.with_body(token_body(*encoding, field, refresh_token?))
+                }
+            })
+        })
+        .collect()
 }
 
-/// The logout request for a session this client no longer holds (one a later login replaced):
-/// [`logout_request`] with its access token, never with cookies. In cookie mode the browser's
+/// A body carrying `token` under `field`, as a form or as JSON.
+fn token_body(encoding: LoginEncoding, field: &str, token: &str) -> Body {
+    match encoding {
+        LoginEncoding::Form => Body::Form(vec![(field.to_owned(), token.to_owned())]),
+        LoginEncoding::Json => {
+            let mut object = JsonObject::new();
+            object.insert(field, Json::from(token));
+            Body::Json(Json::Object(object).to_json_text())
+        }
+    }
+}
+
+/// The logout requests for a session this client no longer holds (one a later login replaced):
+/// [`logout_requests`] with its tokens, never with cookies. In cookie mode the browser's
 /// refresh cookie already belongs to the session that replaced it, and sending it would log
 /// that one out; the reply's cookie-clearing header is not taken either.
-pub fn logout_replaced_request(config: &Config, access_token: &str) -> Option<HttpRequest> {
-    logout_request(config, access_token).map(|mut request| {
+pub fn logout_replaced_requests(
+    config: &Config,
+    access_token: &str,
+    refresh_token: Option<&str>,
+) -> Vec<HttpRequest> {
+    let mut requests = logout_requests(config, access_token, refresh_token);
+    for request in &mut requests {
         request.credentials = Credentials::Omit;
-        request
-    })
+    }
+    requests
 }
 
 /// The current-user request, or a `config` error when the server has no such endpoint.
@@ -460,19 +515,49 @@ fn html_title(html: &str) -> Option<String> {
     (!title.is_empty()).then(|| title.to_owned())
 }
 
-/// The server's explanation from a FastAPI-style error body.
-fn json_detail(value: &Json) -> Option<String> {
-    let object = value.as_object()?;
-    match object.get("detail") {
-        Some(Json::String(text)) => return Some(text.clone()),
-        Some(Json::Array(items)) => return Some(validation_summary(items)),
-        Some(other @ Json::Object(_)) => return Some(other.to_json_text()),
-        _ => {}
+/// The server's explanation in a JSON error body: the first of the `errorFields` paths that
+/// holds text. FastAPI's `detail` is read in all its forms (a string, a validation list, an
+/// object); any other path gives its strings, every element's for a path through `[]`.
+fn json_detail(value: &Json, fields: &[String]) -> Option<String> {
+    value.as_object()?;
+    fields.iter().find_map(|path| match path.as_str() {
+        "detail" => match value.get("detail")? {
+            Json::String(text) => Some(text.clone()),
+            Json::Array(items) => Some(validation_summary(items)),
+            other @ Json::Object(_) => Some(other.to_json_text()),
+            _ => None,
+        },
+        path => {
+            let texts: Vec<&str> = values_at(value, path)
+                .into_iter()
+                .filter_map(Json::as_str)
+                .filter(|text| !text.is_empty())
+                .collect();
+            (!texts.is_empty()).then(|| texts.join("; "))
+        }
+    })
+}
+
+/// The values at a dotted `path`, where a segment ending in `[]` stands for each element of the
+/// list it names (`"messages[].message"`).
+fn values_at<'a>(value: &'a Json, path: &str) -> Vec<&'a Json> {
+    let mut found = vec![value];
+    for segment in path.split('.') {
+        let (name, each) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (segment, false),
+        };
+        found = found
+            .into_iter()
+            .filter_map(|value| value.get(name))
+            .flat_map(|value| match (each, value) {
+                (true, Json::Array(items)) => items.iter().collect(),
+                (true, _) => Vec::new(),
+                (false, value) => vec![value],
+            })
+            .collect();
     }
-    ["error_description", "message", "error"]
-        .iter()
-        .find_map(|key| object.get(key).and_then(Json::as_str))
-        .map(str::to_owned)
+    found
 }
 
 /// FastAPI's 422 body, `[{"loc": ["body", "username"], "msg": "field required", ...}]`, as
@@ -507,11 +592,11 @@ fn validation_summary(items: &[Json]) -> String {
     parts.join("; ")
 }
 
-fn detail_of(parsed: &Parsed) -> Option<String> {
+fn detail_of(parsed: &Parsed, fields: &[String]) -> Option<String> {
     match parsed {
         Parsed::Empty => None,
         Parsed::Html { title } => title.clone(),
-        Parsed::Json(value) => json_detail(value),
+        Parsed::Json(value) => json_detail(value, fields),
         Parsed::Text(text) => Some(text.clone()),
     }
 }
@@ -531,9 +616,13 @@ fn says_expired(detail: Option<&str>) -> bool {
     detail.is_some_and(|detail| detail.to_ascii_lowercase().contains("expired"))
 }
 
-/// Whether the detail says the token was revoked ("Token has been revoked").
+/// Whether the detail says the token was revoked ("Token has been revoked", simplejwt's "Token
+/// is blacklisted").
 fn says_revoked(detail: Option<&str>) -> bool {
-    detail.is_some_and(|detail| detail.to_ascii_lowercase().contains("revoked"))
+    detail.is_some_and(|detail| {
+        let detail = detail.to_ascii_lowercase();
+        detail.contains("revoked") || detail.contains("blacklisted")
+    })
 }
 
 /// The error for a reply that is not a usable success, following the table of `API.md`:
@@ -553,12 +642,28 @@ fn says_revoked(detail: Option<&str>) -> bool {
 /// say "User account is disabled" with a 401 and "Inactive user" with a 403 on `/me`. Every
 /// error carries the status, the sanitized detail and, for 429 and 5xx, `Retry-After`.
 pub fn error_for(endpoint: Endpoint, reply: &HttpReply, now: Timestamp) -> AuthError {
+    error_for_with(endpoint, reply, &ErrorFormat::default(), now)
+}
+
+/// [`error_for`] for a server that speaks `errors`: the explanation comes from its
+/// `errorFields`, and each of its `tokenErrorStatuses` counts as a 401.
+pub fn error_for_with(
+    endpoint: Endpoint,
+    reply: &HttpReply,
+    errors: &ErrorFormat,
+    now: Timestamp,
+) -> AuthError {
     let parsed = parse_body(reply);
-    let detail = detail_of(&parsed);
+    let detail = detail_of(&parsed, &errors.fields);
     let detail_ref = detail.as_deref();
     let status = reply.status;
     let what = endpoint.name();
-    let (code, message) = match (status, endpoint) {
+    let as_status = if errors.refuses_token(status) {
+        401
+    } else {
+        status
+    };
+    let (code, message) = match (as_status, endpoint) {
         (429, _) => (ErrorCode::RateLimited, format!("too many requests ({what})")),
         (500..=599, _) => (ErrorCode::Server, format!("the server failed ({what})")),
         (422, _) => (
@@ -627,10 +732,11 @@ pub fn parse_token_reply(
     endpoint: Endpoint,
     reply: &HttpReply,
     fields: &ResponseFields,
+    errors: &ErrorFormat,
     now: Timestamp,
 ) -> Result<TokenReply, AuthError> {
     if !reply.is_success() {
-        return Err(error_for(endpoint, reply, now));
+        return Err(error_for_with(endpoint, reply, errors, now));
     }
     let what = endpoint.name();
     let object = success_json(endpoint, reply)?
@@ -667,20 +773,25 @@ pub fn parse_token_reply(
 pub fn parse_json_reply(
     endpoint: Endpoint,
     reply: &HttpReply,
+    errors: &ErrorFormat,
     now: Timestamp,
 ) -> Result<Json, AuthError> {
     if !reply.is_success() {
-        return Err(error_for(endpoint, reply, now));
+        return Err(error_for_with(endpoint, reply, errors, now));
     }
     success_json(endpoint, reply)
 }
 
 /// Reads a logout reply: any 2xx is fine, whatever the body.
-pub fn parse_logout_reply(reply: &HttpReply, now: Timestamp) -> Result<(), AuthError> {
+pub fn parse_logout_reply(
+    reply: &HttpReply,
+    errors: &ErrorFormat,
+    now: Timestamp,
+) -> Result<(), AuthError> {
     if reply.is_success() {
         Ok(())
     } else {
-        Err(error_for(Endpoint::Logout, reply, now))
+        Err(error_for_with(Endpoint::Logout, reply, errors, now))
     }
 }
 
@@ -785,6 +896,13 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    /// The first logout call of a session without a refresh token.
+    fn logout_request(config: &Config, access_token: &str) -> Option<HttpRequest> {
+        logout_requests(config, access_token, None)
+            .into_iter()
+            .next()
+    }
     use crate::logic::config::AuthClientOptions;
     use serde_json::Value;
 
@@ -949,6 +1067,7 @@ mod tests {
                 Endpoint::Login,
                 &reply(200, Some("application/json"), body),
                 &fields,
+                &ErrorFormat::default(),
                 NOW,
             )
         };
@@ -1020,6 +1139,7 @@ mod tests {
                 Endpoint::Refresh,
                 &reply(200, content_type, body),
                 &fields,
+                &ErrorFormat::default(),
                 NOW,
             )
             .err()
@@ -1041,6 +1161,7 @@ mod tests {
                 r#"{"jwt": "a", "rt": "r", "ttl": 60}"#,
             ),
             custom.response_fields(),
+            custom.errors(),
             NOW,
         );
         assert_eq!(
@@ -1236,21 +1357,31 @@ mod tests {
         let value = parse_json_reply(
             Endpoint::Me,
             &reply(200, Some("application/json"), r#"{"id": 1}"#),
+            &ErrorFormat::default(),
             NOW,
         );
         assert_eq!(value.map(|v| v.to_string()), Ok(r#"{"id":1}"#.to_owned()));
-        let err = parse_json_reply(Endpoint::Me, &reply(401, None, ""), NOW)
-            .err()
-            .map(|e| e.code());
+        let err = parse_json_reply(
+            Endpoint::Me,
+            &reply(401, None, ""),
+            &ErrorFormat::default(),
+            NOW,
+        )
+        .err()
+        .map(|e| e.code());
         assert_eq!(err, Some(ErrorCode::NotAuthenticated));
         assert_eq!(
             parse_logout_reply(
                 &reply(200, Some("application/json"), r#"{"message": "bye"}"#),
+                &ErrorFormat::default(),
                 NOW
             ),
             Ok(())
         );
-        assert_eq!(parse_logout_reply(&reply(204, None, ""), NOW), Ok(()));
-        assert!(parse_logout_reply(&reply(500, None, ""), NOW).is_err());
+        assert_eq!(
+            parse_logout_reply(&reply(204, None, ""), &ErrorFormat::default(), NOW),
+            Ok(())
+        );
+        assert!(parse_logout_reply(&reply(500, None, ""), &ErrorFormat::default(), NOW).is_err());
     }
 }

@@ -173,13 +173,16 @@ impl SessionMachine {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let fields = self.config.response_fields();
-        let Ok(tokens) = result
-            .and_then(|reply| protocol::parse_token_reply(Endpoint::Login, &reply, fields, now))
-        else {
+        let (fields, errors) = (self.config.response_fields(), self.config.errors());
+        let Ok(tokens) = result.and_then(|reply| {
+            protocol::parse_token_reply(Endpoint::Login, &reply, fields, errors, now)
+        }) else {
             return;
         };
-        if let Some(http) = protocol::logout_replaced_request(&self.config, &tokens.access_token) {
+        let refresh_token = tokens.refresh_token.as_deref();
+        for http in
+            protocol::logout_replaced_requests(&self.config, &tokens.access_token, refresh_token)
+        {
             let request = self.next_request();
             out.push(Effect::Send { request, http });
         }
@@ -193,7 +196,10 @@ impl SessionMachine {
         let Some(old) = replaced.filter(|old| old.access_token != by.access_token) else {
             return;
         };
-        if let Some(http) = protocol::logout_replaced_request(&self.config, &old.access_token) {
+        let refresh_token = old.refresh_token.as_deref();
+        for http in
+            protocol::logout_replaced_requests(&self.config, &old.access_token, refresh_token)
+        {
             let request = self.next_request();
             out.push(Effect::Send { request, http });
         }
@@ -213,13 +219,16 @@ impl SessionMachine {
             event: AuthEvent::SignedOut,
             session: None,
         });
-        match protocol::logout_request(&self.config, &session.access_token) {
-            Some(http) => {
-                let request = self.next_request();
-                self.logouts.push((request, op));
-                out.push(Effect::Send { request, http });
-            }
-            None => complete(out, op, Ok(Outcome::Done)),
+        let refresh_token = session.refresh_token.as_deref();
+        let calls = protocol::logout_requests(&self.config, &session.access_token, refresh_token);
+        if calls.is_empty() {
+            return complete(out, op, Ok(Outcome::Done));
+        }
+        // `logout()` settles when the last of its calls is answered.
+        for http in calls {
+            let request = self.next_request();
+            self.logouts.push((request, op));
+            out.push(Effect::Send { request, http });
         }
     }
 
@@ -241,8 +250,14 @@ impl SessionMachine {
         if let Some(index) = self.logouts.iter().position(|(id, _)| *id == request) {
             let (_, op) = self.logouts.remove(index);
             // Local state is already gone; a failed server logout is only worth a diagnostic.
-            if let Err(error) = result.and_then(|reply| protocol::parse_logout_reply(&reply, now)) {
+            let errors = self.config.errors();
+            if let Err(error) =
+                result.and_then(|reply| protocol::parse_logout_reply(&reply, errors, now))
+            {
                 self.last_error = Some(error);
+            }
+            if self.logouts.iter().any(|(_, waiting)| *waiting == op) {
+                return;
             }
             return complete(out, op, Ok(Outcome::Done));
         }
@@ -267,9 +282,9 @@ impl SessionMachine {
         out: &mut Vec<Effect>,
     ) {
         let lineage = self.next_lineage();
-        let fields = self.config.response_fields();
+        let (fields, errors) = (self.config.response_fields(), self.config.errors());
         let session = result.and_then(|reply| {
-            let tokens = protocol::parse_token_reply(Endpoint::Login, &reply, fields, now)?;
+            let tokens = protocol::parse_token_reply(Endpoint::Login, &reply, fields, errors, now)?;
             // A reply was received: a token that does not decode still reports its status.
             Session::from_tokens(tokens, None, now, &lineage)
                 .map_err(|error| error.with_status(reply.status))

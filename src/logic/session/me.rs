@@ -73,12 +73,13 @@ impl SessionMachine {
         };
         let call = self.me_calls.remove(index);
         match result {
-            Ok(reply) if reply.status == 401 && !call.replayed => {
+            Ok(reply) if self.config.errors().refuses_token(reply.status) && !call.replayed => {
                 self.continuations.push((call.op, Then::ReplayMe(reply)));
                 self.on_token_rejected(call.op, &call.token, now, out);
             }
             Ok(reply) => {
-                let body = protocol::parse_json_reply(Endpoint::Me, &reply, now);
+                let body =
+                    protocol::parse_json_reply(Endpoint::Me, &reply, self.config.errors(), now);
                 complete(out, call.op, body.map(Outcome::Json));
             }
             Err(error) => complete(out, call.op, Err(error)),

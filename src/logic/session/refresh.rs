@@ -292,9 +292,10 @@ impl SessionMachine {
                 &self.config,
             );
         };
-        let fields = self.config.response_fields();
+        let (fields, errors) = (self.config.response_fields(), self.config.errors());
         let refreshed = result.and_then(|reply| {
-            let tokens = protocol::parse_token_reply(Endpoint::Refresh, &reply, fields, now)?;
+            let tokens =
+                protocol::parse_token_reply(Endpoint::Refresh, &reply, fields, errors, now)?;
             Session::from_tokens(tokens, current.refresh_token(), now, &current.lineage)
                 .map_err(|error| error.with_status(reply.status))
         });

@@ -247,6 +247,46 @@ fn logout_request_carries_the_token() {
 }
 
 #[test]
+fn a_logout_of_several_calls_settles_when_the_last_is_answered() {
+    // flask-jwt-extended revokes the access and the refresh token with one call each.
+    let flask = config(
+        r#"{"baseUrl": "https://api.test", "storage": "memory", "logout": [
+            {"method": "DELETE"}, {"method": "DELETE", "bearer": "refresh"}]}"#,
+    );
+    let mut fx = signed_in(flask);
+    let effects = fx.feed(Event::Logout { op: OpId(2) }, 100.0);
+    let sent: Vec<(RequestId, Option<String>)> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send { request, http } => {
+                Some((*request, http.header("authorization").map(str::to_owned)))
+            }
+            _ => None,
+        })
+        .collect();
+    let bearers: Vec<Option<&str>> = sent.iter().map(|(_, h)| h.as_deref()).collect();
+    let access_bearer = format!("Bearer {}", access("a1", 0.0, 1800.0));
+    assert_eq!(bearers, [Some(access_bearer.as_str()), Some("Bearer r1")]);
+    assert!(
+        completions(&effects).is_empty(),
+        "logout() waits for the server"
+    );
+    let answer = |request: RequestId, result| Event::Response { request, result };
+    // The second call's answer alone settles nothing; a failure is only a diagnostic.
+    let early = fx.feed(answer(sent[1].0, Err(AuthError::network("offline"))), 100.1);
+    assert!(completions(&early).is_empty());
+    let last = fx.feed(answer(sent[0].0, Ok(status(200, "{}"))), 100.2);
+    assert_eq!(completions(&last), ["op2 done"]);
+    assert_eq!(
+        fx.machine
+            .diagnostics(at(100.3))
+            .last_error
+            .map(|e| e.code()),
+        Some(ErrorCode::Network)
+    );
+}
+
+#[test]
 fn a_logout_during_a_login_wins() {
     let mut fx = logging_in(memory());
     let login_request = fx.request.expect("login was sent");
