@@ -4,9 +4,10 @@
 // - Node >= 20 loads `tokenkeeper.node.mjs`, which compiles the .wasm from disk at import time
 //   (Node's fetch cannot read file: URLs), so `await init()` there resolves at once.
 // The same import line therefore works in all three; the `exports` conditions pick the file.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const dir = process.argv[2] ?? "pkg";
 const manifestPath = join(dir, "package.json");
@@ -76,6 +77,16 @@ export default init;
 `,
 );
 
+// `tokenkeeper/react` (src/react/): hand-written JS and types, copied as they are. It imports the
+// core lazily as `../tokenkeeper.js`, so it must sit one folder below the entry.
+const reactDir = join(dir, "react");
+const reactSource = fileURLToPath(new URL("../src/react/", import.meta.url));
+mkdirSync(reactDir, { recursive: true });
+for (const file of ["index.js", "index.d.ts"]) copyFileSync(join(reactSource, file), join(reactDir, file));
+// React stays optional (peerDependenciesMeta): installing the package never installs React, and
+// only apps that import "tokenkeeper/react" load it. 18 is the first with useSyncExternalStore.
+const reactPeer = ">=18";
+
 const finished = {
   name: "tokenkeeper",
   version: manifest.version,
@@ -84,7 +95,7 @@ const finished = {
   keywords: manifest.keywords,
   type: "module",
   engines: { node: ">=20" },
-  files: [...new Set([...(manifest.files ?? []).filter((f) => !f.startsWith("snippets")), nodeEntry])],
+  files: [...new Set([...(manifest.files ?? []).filter((f) => !f.startsWith("snippets")), nodeEntry, "react/"])],
   main: "tokenkeeper.js",
   module: "tokenkeeper.js",
   types: "tokenkeeper.d.ts",
@@ -94,13 +105,19 @@ const finished = {
       node: "./tokenkeeper.node.mjs",
       default: "./tokenkeeper.js",
     },
+    "./react": {
+      types: "./react/index.d.ts",
+      default: "./react/index.js",
+    },
     "./tokenkeeper_bg.wasm": "./tokenkeeper_bg.wasm",
     "./package.json": "./package.json",
   },
   sideEffects: [`./${nodeEntry}`],
+  peerDependencies: { react: reactPeer },
+  peerDependenciesMeta: { react: { optional: true } },
 };
 writeFileSync(manifestPath, JSON.stringify(finished, null, 2) + "\n");
-console.log(`pkg: ${finished.name}@${finished.version} (exports: browser, bundler, node)`);
+console.log(`pkg: ${finished.name}@${finished.version} (exports: browser, bundler, node; react)`);
 
 // The glue ships minified, as the JS SDKs it is compared with do (bench/RESULTS.md): its doc
 // comments and long local names are half of its gzip size, and apps read the API from
