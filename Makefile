@@ -92,7 +92,7 @@ test-e2e-webkit: build server
 	$(XVFB_RUN) env WEBKIT_WEBDRIVER=$(WEBKIT_WEBDRIVER) node --test --test-concurrency=1 tests/webkit/
 
 # The examples, installed and built as their users do; the e2e suite runs them. npm ci for the
-# Vite and Node apps (skipped while their lock files are unchanged), the Rust app for wasm32.
+# Vite, React and Node apps (skipped while their lock files are unchanged), the Rust app for wasm32.
 examples: build
 	www/examples/setup.sh
 	examples/rust-app/build.sh

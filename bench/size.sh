@@ -7,7 +7,8 @@
 # - per cargo feature set of the tokenkeeper crate (default, each optional feature on top of the
 #   defaults, no default features), target web;
 # - the peers that are installed as dev dependencies (jose's decodeJwt, jwt-decode), bundled and
-#   minified with rolldown (Vite's bundler) in the same run; the session SDK peers are cited.
+#   minified with rolldown (Vite's bundler) in the same run; the session SDK peers are cited;
+# - `tokenkeeper/react` (pkg/react/index.js), minified the same way, on its own.
 # Every wasm-opt output is loaded in Node with its glue (web and nodejs targets) and must decode a
 # token and construct a client, or the script fails.
 #
@@ -130,6 +131,16 @@ if [[ -x "$root/node_modules/.bin/rolldown" ]]; then
   log "bundling peers with rolldown (minified)"
   peer jose-decodeJwt decodeJwt jose/dist/webapi/index.js
   peer jwt-decode jwtDecode jwt-decode/build/esm/index.js
+fi
+
+# --- tokenkeeper/react: its own file, minified as an app's bundler would (React and the core
+# external); it is not part of the core package's total: apps without React never load it.
+if [[ -x "$root/node_modules/.bin/rolldown" && -f "$root/pkg/react/index.js" ]]; then
+  log "bundling tokenkeeper/react with rolldown (minified, react and the core external)"
+  mkdir -p "$work/react"
+  "$root/node_modules/.bin/rolldown" "$root/pkg/react/index.js" -m -f esm -p browser \
+    --external react --external ../tokenkeeper.js -o "$work/react/index.min.js" >/dev/null 2>&1 ||
+    rm -f "$work/react/index.min.js"
 fi
 
 log "measuring"

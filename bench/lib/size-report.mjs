@@ -79,7 +79,7 @@ function bundle(dir, { glueFilter = () => true } = {}) {
   };
 }
 
-const result = { unit: "bytes", pkg: null, targets: {}, features: {}, peers: {} };
+const result = { unit: "bytes", pkg: null, targets: {}, features: {}, peers: {}, react: null };
 
 // The npm package as built (browsers and bundlers load tokenkeeper.js, the snippets and the
 // .wasm; tokenkeeper.node.mjs is Node's entry only and is not counted).
@@ -109,6 +109,10 @@ for (const name of readdirSync(join(work, "features")).sort((a, b) => featureOrd
 const peerDir = join(work, "peers");
 for (const file of existsSync(peerDir) ? readdirSync(peerDir).filter((f) => f.endsWith(".min.js")) : []) {
   result.peers[file.replace(/\.min\.js$/, "")] = measure(join(peerDir, file));
+}
+const reactMin = join(work, "react", "index.min.js");
+if (existsSync(reactMin)) {
+  result.react = { source: measure(join(pkgDir, "react", "index.js")), minified: measure(reactMin) };
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + "\n");
 
@@ -195,5 +199,17 @@ for (const [name, gz] of [
   ["auth0-spa-js", 64.9],
 ]) {
   lines.push(`| ${name} | | ${gz.toFixed(1)} | | cited, not measured | ${ratio(gz * 1000)} |`);
+}
+if (result.react) {
+  lines.push(
+    "",
+    "**`tokenkeeper/react`** (`pkg/react/index.js`, the React binding; not in the package total above: " +
+      "apps without React never load it):",
+    "",
+    "| file | raw KB | gzip -9 KB | brotli KB |",
+    "|---|---:|---:|---:|",
+    `| as shipped | ${triple(result.react.source)} |`,
+    `| minified with rolldown (React and the core external) | ${triple(result.react.minified)} |`,
+  );
 }
 console.log(lines.join("\n"));
