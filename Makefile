@@ -107,6 +107,9 @@ api-check: build
 	  echo "The generated TypeScript API differs from api/tokenkeeper.d.ts."; \
 	  echo "If the change is intended, run 'make api' and commit the file."; exit 1; }
 	@echo "api-check: pkg/tokenkeeper.d.ts matches api/tokenkeeper.d.ts"
+	@cmp -s src/react/index.d.ts pkg/react/index.d.ts || { echo "pkg/react/index.d.ts is not src/react/index.d.ts: run make build"; exit 1; }
+	node_modules/.bin/tsc -p tests/types
+	@echo "api-check: tests/types/react-usage.tsx type-checks against the published declarations"
 
 # The package may only shrink: over bench/size-budget.json (today's size + 1 KB until the 60 KB
 # goal) the build fails. Size does not depend on load, so this one budget is safe in a test.

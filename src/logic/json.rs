@@ -83,6 +83,37 @@ impl JsonObject {
         }
     }
 
+    /// The members as a parser hands them over. `JSON.parse` has already resolved a repeated
+    /// key (the wasm build); serde_json has not, so natively a repeated key keeps its first place
+    /// and takes its last value here, in O(n log n): a key-by-key check would be quadratic, and
+    /// a hostile reply can hold hundreds of thousands of keys.
+    fn from_members(members: Vec<(String, Json)>) -> Self {
+        #[cfg(not(target_arch = "wasm32"))]
+        let members = {
+            let mut members = members;
+            let mut order: Vec<usize> = (0..members.len()).collect();
+            order.sort_by(|&a, &b| members[a].0.cmp(&members[b].0).then(a.cmp(&b)));
+            let mut repeated = vec![false; members.len()];
+            let mut moves = Vec::new();
+            for run in order.chunk_by(|&a, &b| members[a].0 == members[b].0) {
+                if let [first, .., last] = *run {
+                    moves.push((first, last));
+                    run[1..].iter().for_each(|&later| repeated[later] = true);
+                }
+            }
+            for (first, last) in moves {
+                members[first].1 = std::mem::take(&mut members[last].1);
+            }
+            let mut index = 0;
+            members.retain(|_| {
+                index += 1;
+                !repeated[index - 1]
+            });
+            members
+        };
+        Self(members)
+    }
+
     /// The members, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Json)> {
         self.0.iter().map(|(name, value)| (name.as_str(), value))
@@ -261,11 +292,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut object = JsonObject::new();
-        while let Some((key, value)) = map.next_entry::<String, Json>()? {
-            object.insert(key, value);
+        let mut members = Vec::new();
+        while let Some(member) = map.next_entry::<String, Json>()? {
+            members.push(member);
         }
-        Ok(Json::Object(object))
+        Ok(Json::Object(JsonObject::from_members(members)))
     }
 }
 
@@ -335,6 +366,25 @@ mod tests {
         let keys: Vec<&str> = value.as_object().unwrap().iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b"]);
         assert_eq!(value.get("a").and_then(Json::as_i64), Some(3));
+    }
+
+    #[test]
+    fn many_keys_and_many_repeats_parse_in_linear_time() {
+        // 200,000 members, every key given twice: quadratic work would take minutes.
+        let mut text = String::from("{");
+        for round in 0..2 {
+            for key in 0..100_000 {
+                text.push_str(&format!("\"k{key}\":{round},"));
+            }
+        }
+        text.push_str("\"end\":true}");
+        let started = std::time::Instant::now();
+        let value = parse(&text);
+        let object = value.as_object().expect("an object");
+        assert_eq!(object.len(), 100_001);
+        assert_eq!(object.get("k99999").and_then(Json::as_i64), Some(1));
+        assert_eq!(object.iter().next().map(|(key, _)| key), Some("k0"));
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
     }
 
     #[test]

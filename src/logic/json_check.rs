@@ -359,96 +359,14 @@ mod tests {
         assert_eq!(is_strict_json(text), serde_accepts(text), "{text:?}");
     }
 
-    /// The payloads of `payload_cases()` in tests/common/decode_cases.rs (the decoder's browser
-    /// conformance suite), which that file cannot share with a unit test.
+    include!("../../tests/common/payload_texts.rs");
+
+    /// The payloads of the decoder's browser conformance suite (`payload_cases()` in
+    /// tests/common/decode_cases.rs), from the texts both share.
     fn decode_payloads() -> Vec<String> {
-        let mut payloads: Vec<String> = [
-            "{}",
-            " {} ",
-            "\r\n{\"a\":1}\t",
-            r#"{"a":1,"a":2}"#,
-            r#"{"exp":"1","exp":1}"#,
-            r#"{"exp":1,"exp":"1"}"#,
-            r#"{"__proto__":{"x":1},"constructor":2}"#,
-            r#"{"":""}"#,
-            r#"{"a":"\ud800"}"#,
-            r#"{"a":"\udc00"}"#,
-            r#"{"a":"\ud800\udc00"}"#,
-            r#"{"a":"\uD83D\uDE00"}"#,
-            r#"{"a":"\ud800x"}"#,
-            r#"{"a":"\\ud800"}"#,
-            r#"{"a":"\u00e9\u0000"}"#,
-            r#"{"a":"\x"}"#,
-            r#"{"a":"\u12"}"#,
-            r#"{"a":1e300}"#,
-            r#"{"a":1e308}"#,
-            r#"{"a":1.7976931348623157e308}"#,
-            r#"{"a":1.7976931348623158e308}"#,
-            r#"{"a":1.7976931348623159e308}"#,
-            r#"{"a":1e309}"#,
-            r#"{"a":-1e400}"#,
-            r#"{"a":1e-400}"#,
-            r#"{"a":123456789012345678901234567890}"#,
-            r#"{"a":18446744073709551616}"#,
-            r#"{"a":[1e400]}"#,
-            r#"{"a":1e400,"a":1}"#,
-            r#"{"a":{"b":[-1e999]},"a":2}"#,
-            r#"{"a":"\ud800","a":"x"}"#,
-            r#"{"a":{"b":-1e999}}"#,
-            r#"{"a":-0,"b":0.0,"c":1E+2,"d":1e-2}"#,
-            r#"{"a":01}"#,
-            r#"{"a":1.}"#,
-            r#"{"a":NaN}"#,
-            r#"{"a":Infinity}"#,
-            r#"{"a":undefined}"#,
-            r#"{'a':1}"#,
-            r#"{"a":1,}"#,
-            r#"{"a":[1,]}"#,
-            r#"{"a":1} {}"#,
-            r#"{"a":1}x"#,
-            r#"{"a":1}/* c */"#,
-            "{\"a\":\"line\nbreak\"}",
-            "{\"a\":\"tab\there\"}",
-            "{\"a\":\"\u{7f}\u{80}\u{2028}\"}",
-            "\u{feff}{}",
-            "{\"a\":1}\u{feff}",
-            "[]",
-            "[{}]",
-            "null",
-            "true",
-            "42",
-            "\"s\"",
-            "{",
-            "}",
-            "",
-            " ",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut payloads: Vec<String> = PAYLOAD_TEXTS.map(String::from).to_vec();
         for claim in ["exp", "iat", "nbf"] {
-            for value in [
-                "1700000000",
-                "1700000000.5",
-                "-1",
-                "-0",
-                "0",
-                "1e9",
-                "9e12",
-                "-9e12",
-                "9000000000000.001",
-                "9007199254740.991",
-                "9007199254740.992",
-                "9007199254741",
-                "-9007199254741",
-                "1e13",
-                "1e300",
-                "1e400",
-                "\"1700000000\"",
-                "null",
-                "true",
-                "[1]",
-                "{}",
-            ] {
+            for value in TIME_CLAIM_VALUES {
                 payloads.push(format!(r#"{{"sub":"a","{claim}":{value}}}"#));
             }
         }
