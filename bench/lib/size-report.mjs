@@ -82,9 +82,11 @@ function bundle(dir, { glueFilter = () => true } = {}) {
 const result = { unit: "bytes", pkg: null, targets: {}, features: {}, peers: {}, react: null };
 
 // The npm package as built (browsers and bundlers load tokenkeeper.js, the snippets and the
-// .wasm; tokenkeeper.node.mjs is Node's entry only and is not counted).
+// .wasm; tokenkeeper.node.mjs is Node's entry only, and react/ is tokenkeeper/react, which only
+// React apps load and which is measured on its own below: neither is counted).
 if (existsSync(join(pkgDir, "tokenkeeper_bg.wasm"))) {
-  result.pkg = bundle(pkgDir, { glueFilter: (f) => !f.endsWith(".node.mjs") });
+  const core = (f) => !f.endsWith(".node.mjs") && !relative(pkgDir, f).startsWith("react");
+  result.pkg = bundle(pkgDir, { glueFilter: core });
   result.pkg.built = statSync(join(pkgDir, "tokenkeeper_bg.wasm")).mtime.toISOString();
   // How scripts/build-pkg.sh built the standard library (it writes this note; older builds lack it).
   const stdNote = join(pkgDir, ".std-build");
