@@ -347,8 +347,9 @@ impl AuthClient {
     }
 
     /// The end of [`AuthClient::fetch`] once `request` was sent with `token` and `response`
-    /// came back: on a 401 (or another `tokenErrorStatuses` status), one replay with a newer token (refreshing once if none is in hand);
-    /// otherwise `response` itself. `request` must still be unsent (the copy carried the token).
+    /// came back: on a 401 (or another `tokenErrorStatuses` status), one replay with a newer
+    /// token (refreshing once if none is in hand); otherwise `response` itself. `request` must
+    /// still be unsent (the copy carried the token).
     pub async fn after_response(
         &self,
         request: web_sys::Request,
