@@ -182,6 +182,13 @@ function corsTests(name, method) {
 
 // --- djangorestframework-simplejwt ---------------------------------------------------------------
 
+/** Logins every library refuses, each in its own words (the tests below say which). */
+const BAD_LOGINS = [
+  ["wrong password", { ...users.alice, password: "wrong" }],
+  ["inactive user", users.inactive],
+  ["unknown user", { username: "nobody@example.com", password: "correct-horse" }],
+];
+
 describe("simplejwt (Django REST framework)", () => {
   const name = "simplejwt";
   const b = () => servers[name];
@@ -211,11 +218,7 @@ describe("simplejwt (Django REST framework)", () => {
   });
 
   it("login: wrong password and inactive user -> the same 401 no_active_account", async (t) => {
-    for (const [label, credentials] of [
-      ["wrong password", { ...users.alice, password: "wrong" }],
-      ["inactive user", users.inactive],
-      ["unknown user", { username: "nobody@example.com", password: "correct-horse" }],
-    ]) {
+    for (const [label, credentials] of BAD_LOGINS) {
       const reply = await login(b(), credentials);
       record(t, label, reply);
       assert.equal(reply.status, 401);
@@ -367,11 +370,7 @@ describe("flask-jwt-extended", () => {
   });
 
   it("login: wrong password and inactive user -> the same 401 {msg}", async (t) => {
-    for (const [label, credentials] of [
-      ["wrong password", { ...users.alice, password: "wrong" }],
-      ["inactive user", users.inactive],
-      ["unknown user", { username: "nobody@example.com", password: "correct-horse" }],
-    ]) {
+    for (const [label, credentials] of BAD_LOGINS) {
       const reply = await login(b(), credentials);
       record(t, label, reply);
       assert.equal(reply.status, 401);
@@ -508,11 +507,7 @@ describe("fastapi-users (JWT strategy, bearer transport)", () => {
   });
 
   it("login: wrong password and inactive user -> the same 400 LOGIN_BAD_CREDENTIALS", async (t) => {
-    for (const [label, credentials] of [
-      ["wrong password", { ...users.alice, password: "wrong" }],
-      ["inactive user", users.inactive],
-      ["unknown user", { username: "nobody@example.com", password: "correct-horse" }],
-    ]) {
+    for (const [label, credentials] of BAD_LOGINS) {
       const reply = await login(b(), credentials);
       record(t, label, reply);
       assert.equal(reply.status, 400);
