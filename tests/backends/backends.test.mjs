@@ -180,14 +180,14 @@ function corsTests(name, method) {
   });
 }
 
-// --- djangorestframework-simplejwt ---------------------------------------------------------------
-
 /** Logins every library refuses, each in its own words (the tests below say which). */
 const BAD_LOGINS = [
   ["wrong password", { ...users.alice, password: "wrong" }],
   ["inactive user", users.inactive],
   ["unknown user", { username: "nobody@example.com", password: "correct-horse" }],
 ];
+
+// --- djangorestframework-simplejwt ---------------------------------------------------------------
 
 describe("simplejwt (Django REST framework)", () => {
   const name = "simplejwt";
