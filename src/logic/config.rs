@@ -1011,17 +1011,19 @@ fn split_origin(text: &str) -> Result<(String, &str), String> {
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::logic::error::ErrorCode;
 
-    fn resolve_json(json: &str) -> Result<Config, AuthError> {
+    /// Options from JSON, resolved (a serde error is a `config` error too).
+    pub(crate) fn resolve_json(json: &str) -> Result<Config, AuthError> {
         let options: AuthClientOptions = serde_json::from_str(json)
             .map_err(|err| AuthError::config(format!("options: {err}")))?;
         Config::resolve(options)
     }
 
-    fn config_error(json: &str) -> String {
+    /// The message of the `config` error `json` resolves to; panics if it resolves.
+    pub(crate) fn config_error(json: &str) -> String {
         match resolve_json(json) {
             Ok(config) => panic!("expected a config error for {json}, got {config:?}"),
             Err(err) => {

@@ -3,38 +3,23 @@
 //! The replies are the ones the real libraries give (`tests/backends/README.md`); the browser
 //! e2e suite runs the same presets against those libraries.
 
-use crate::logic::config::{AuthClientOptions, Config, LoginEncoding, Profile, RefreshVia};
-use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::config::tests::{config_error, resolve_json};
+use crate::logic::config::{Config, LoginEncoding, Profile, RefreshVia};
+use crate::logic::error::ErrorCode;
 use crate::logic::logout::{LogoutBearer, LogoutMethod};
 use crate::logic::protocol::{self, Endpoint, HttpReply, HttpRequest, Method};
 use crate::logic::time::Timestamp;
 
 const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
-fn resolve(json: &str) -> Result<Config, AuthError> {
-    let options: AuthClientOptions =
-        serde_json::from_str(json).map_err(|err| AuthError::config(format!("options: {err}")))?;
-    Config::resolve(options)
-}
-
 fn config(json: &str) -> Config {
-    resolve(json).unwrap_or_else(|err| panic!("{json}: {err}"))
+    resolve_json(json).unwrap_or_else(|err| panic!("{json}: {err}"))
 }
 
 fn preset(profile: &str) -> Config {
     config(&format!(
         r#"{{"baseUrl": "http://127.0.0.1:8000", "profile": "{profile}"}}"#
     ))
-}
-
-fn config_error(json: &str) -> String {
-    match resolve(json) {
-        Ok(config) => panic!("expected a config error for {json}, got {config:?}"),
-        Err(err) => {
-            assert_eq!(err.code(), ErrorCode::Config, "{json}");
-            err.to_string()
-        }
-    }
 }
 
 /// Method, URL, Authorization header and body of each request, for compact assertions.

@@ -67,8 +67,8 @@ async function raw(backend, path, { method = "GET", bearer, json } = {}) {
   return { status: response.status, text };
 }
 
-/** Whether the server still takes `refreshToken`, asked the way the library is asked. */
-async function refreshWorks(name, backend, refreshToken) {
+/** The server's answer to a refresh with `refreshToken`, asked the way the library is asked. */
+async function refreshWith(name, backend, refreshToken) {
   const reply =
     name === "simplejwt"
       ? await raw(backend, backend.paths.refresh, { method: "POST", json: { refresh: refreshToken } })
@@ -170,7 +170,7 @@ for (const name of Object.keys(LIBRARIES)) {
         if (name === "simplejwt") {
           // Rotation: a new refresh token each time, and the old one blacklisted.
           assert.notEqual(explicit.value.refreshToken, before.refreshToken);
-          const old = await refreshWorks(name, shortLived, before.refreshToken);
+          const old = await refreshWith(name, shortLived, before.refreshToken);
           assert.equal(old.status, 401, old.text);
         } else {
           // flask-jwt-extended's documented refresh issues an access token only.
@@ -196,7 +196,7 @@ for (const name of Object.keys(LIBRARIES)) {
       if (name === "simplejwt") {
         assert.equal(logouts.length, 1);
         assert.deepEqual(JSON.parse(logouts[0].body), { refresh: s.refreshToken });
-        const refresh = await refreshWorks(name, backend, s.refreshToken);
+        const refresh = await refreshWith(name, backend, s.refreshToken);
         assert.equal(refresh.status, 401, refresh.text);
         assert.match(refresh.text, /blacklisted/);
         // simplejwt cannot revoke access tokens: it stays valid until it expires (README).
@@ -211,7 +211,7 @@ for (const name of Object.keys(LIBRARIES)) {
         );
         assert.equal(meReply.status, 401, meReply.text);
         assert.match(meReply.text, /revoked/);
-        const refresh = await refreshWorks(name, backend, s.refreshToken);
+        const refresh = await refreshWith(name, backend, s.refreshToken);
         assert.equal(refresh.status, 401, refresh.text);
         assert.match(refresh.text, /revoked/);
       } else {
@@ -232,7 +232,7 @@ for (const name of Object.keys(LIBRARIES)) {
         assert.deepEqual(logouts.map((r) => [r.method, r.authorization]), [["DELETE", `Bearer ${s.accessToken}`]]);
         assert.equal((await raw(backend, backend.paths.me, { bearer: s.accessToken })).status, 401);
         // The refresh token was not part of this logout: the server still takes it.
-        assert.equal((await refreshWorks(name, backend, s.refreshToken)).status, 200);
+        assert.equal((await refreshWith(name, backend, s.refreshToken)).status, 200);
       });
 
       test(`${name}: an access token revoked elsewhere is refreshed and the call replayed`, async (t) => {

@@ -179,13 +179,7 @@ impl SessionMachine {
         }) else {
             return;
         };
-        let refresh_token = tokens.refresh_token.as_deref();
-        for http in
-            protocol::logout_replaced_requests(&self.config, &tokens.access_token, refresh_token)
-        {
-            let request = self.next_request();
-            out.push(Effect::Send { request, http });
-        }
+        self.send_replaced_logouts(&tokens.access_token, tokens.refresh_token.as_deref(), out);
     }
 
     /// A login made while signed in replaces the session here, and must not leave the old one
@@ -196,10 +190,18 @@ impl SessionMachine {
         let Some(old) = replaced.filter(|old| old.access_token != by.access_token) else {
             return;
         };
-        let refresh_token = old.refresh_token.as_deref();
-        for http in
-            protocol::logout_replaced_requests(&self.config, &old.access_token, refresh_token)
-        {
+        self.send_replaced_logouts(&old.access_token, old.refresh_token.as_deref(), out);
+    }
+
+    /// Sends the logout calls for tokens this client no longer holds; their replies answer no
+    /// caller and are ignored.
+    fn send_replaced_logouts(
+        &mut self,
+        access_token: &str,
+        refresh_token: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
+        for http in protocol::logout_replaced_requests(&self.config, access_token, refresh_token) {
             let request = self.next_request();
             out.push(Effect::Send { request, http });
         }
