@@ -15,7 +15,7 @@ WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
         test-chrome test-firefox test-webkit test-node test-e2e test-e2e-webkit examples api api-check \
-        bench fixtures screenshot fuzz size-gate test-backends
+        bench fixtures screenshot fuzz size-gate test-backends test-core
 
 help:
 	@echo "make demo   build the package and serve the demo on http://127.0.0.1:8080"
@@ -38,7 +38,7 @@ server: setup
 demo: build server
 	scripts/demo.sh
 
-test: setup lint test-native test-wasm api-check size-gate test-backends test-e2e test-e2e-webkit
+test: setup lint test-native test-wasm api-check size-gate test-core test-backends test-e2e test-e2e-webkit
 	@echo "make test: all suites passed"
 
 lint: fmt-check clippy
@@ -49,6 +49,7 @@ fmt-check:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p tokenkeeper --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p tokenkeeper --target wasm32-unknown-unknown --no-default-features --features talc-allocator -- -D warnings
 	cargo clippy -p tokenkeeper-rust-app --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p tokenkeeper --features verify --all-targets -- -D warnings
 
@@ -58,6 +59,11 @@ test-native:
 	cargo test -p tokenkeeper --features verify --lib verify
 
 test-wasm: test-chrome test-firefox test-webkit test-node
+
+# The package's wasm core (the `Core` class the JavaScript driver feeds) in Node: a login from
+# start to settlement, and arguments of every wrong type, without a crash.
+test-core: build
+	node tests/core-smoke.mjs
 
 # The real Python auth backends (tests/backends/: simplejwt, flask-jwt-extended, fastapi-users)
 # over raw HTTP, as their docs say they behave; tests/e2e/backends.test.mjs drives the SDK at them.

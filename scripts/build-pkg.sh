@@ -24,8 +24,10 @@ std_rustflags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 build() {
   # --mode no-install: wasm-pack must use the wasm-bindgen on PATH and download nothing.
   # wasm-opt is switched off in Cargo.toml ([package.metadata.wasm-pack]).
+  # --no-default-features: without the Rust driver (feature `driver`); the package's driver is
+  # JavaScript (src/js/driver/) around the core's `Core` class (src/js/core.rs).
   wasm-pack build --release --target web --mode no-install --out-dir "$out" \
-    --out-name tokenkeeper -- --features talc-allocator "$@"
+    --out-name tokenkeeper -- --no-default-features --features talc-allocator "$@"
 }
 
 target_dir="${CARGO_TARGET_DIR:-target}"

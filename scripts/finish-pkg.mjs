@@ -55,6 +55,18 @@ snippets.forEach((file, index) => {
   if (!replaced) throw new Error(`${specifier}: the entry does not import it the way wasm-bindgen does`);
   glue = glue.replace(reexport, (_, names) => `export {${names}};\n`);
 });
+// The JavaScript driver (src/js/driver/): the public `AuthClient` and the adapters it runs the
+// core's effects with. Its files share one function scope after the glue, where they see the
+// glue's `Core` (the wasm core) and `AuthError`; only `AuthClient` leaves it.
+const DRIVER_FILES = ["util.js", "storage.js", "lock.js", "tabs.js", "page.js", "http.js", "client.js"];
+const driverDir = fileURLToPath(new URL("../src/js/driver/", import.meta.url));
+const driver = DRIVER_FILES.map((file) => {
+  const source = readFileSync(join(driverDir, file), "utf8");
+  const body = source.replace(/^export (?=class AuthClient\b)/m, "");
+  if (/^\s*(import|export)\b/m.test(body)) throw new Error(`src/js/driver/${file}: only AuthClient may be exported, and nothing imported`);
+  return `// src/js/driver/${file}\n${body}`;
+});
+glue += `const { AuthClient } = (() => {\n${driver.join("\n")}\nreturn { AuthClient };\n})();\nexport { AuthClient };\n`;
 // `AuthError` is a JS class (it must extend Error) that wasm-bindgen imports from a snippet; the
 // entry exports it so that apps can `import { AuthError } from "tokenkeeper"`.
 if (!/^export \{ ?AuthError ?\};?$/m.test(glue)) glue += "export { AuthError };\n";

@@ -11,9 +11,10 @@
 //!   clock. Browser adapters and the `#[wasm_bindgen]` facade only execute what the core decides.
 //! - **One path.** Every API call, timer tick, reply and other tab's write becomes an
 //!   [`Event`] for the [`SessionMachine`], which answers with [`Effect`]s (store, send, lock,
-//!   set the timer, tell listeners, settle a call); the driver ([`AuthClient`]) executes them in
-//!   order through its adapters, and their outcomes come back as events. The README's "How it
-//!   is built" draws the path and names the modules.
+//!   set the timer, tell listeners, settle a call); the driver (`AuthClient`: in Rust with the
+//!   default `driver` feature, in JavaScript in the npm package) executes them in order through
+//!   its adapters, and their outcomes come back as events. The README's "How it is built" draws
+//!   the path and names the modules.
 //! - **Decoding is unverified.** The client never holds the signing key: claims are read without
 //!   a signature check, and role checks on the client drive the UI only. The server decides.
 //!
@@ -26,13 +27,17 @@ mod logic;
 // JSON text to values and back: serde_json natively, the JavaScript engine in wasm.
 mod platform;
 
-// Browser adapters and the driver that executes the core's effects.
+// Browser adapters and the Rust driver that executes the core's effects (feature `driver`; the
+// npm package's driver is JavaScript, around `js::core::Core`).
+#[cfg(feature = "driver")]
 mod browser;
 
 // The JavaScript facade: converts types, owns no logic.
 mod js;
 
+#[cfg(feature = "driver")]
 pub use browser::client::{AuthClient, Subscription};
+#[cfg(feature = "driver")]
 pub use browser::storage::{BoxFuture, StorageChoice, TokenStorage};
 pub use js::version;
 pub use logic::config::{AuthClientOptions, Config, Endpoints, Profile, RefreshVia, StorageKind};
@@ -54,6 +59,7 @@ pub use logic::verify;
 pub use logic::{protocol, schedule};
 
 /// For tests only (`tests/browser_adapters.rs`): the browser adapters, which are not public API.
+#[cfg(feature = "driver")]
 #[doc(hidden)]
 pub mod __adapters {
     pub use crate::browser::{http, lock, storage, tabs};

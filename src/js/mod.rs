@@ -2,11 +2,18 @@
 //! `decode.js`, the JavaScript fast path of `decodeClaims`, which accepts only what
 //! [`decode_unverified`] accepts, with one corner documented there (the wasm test suites check
 //! the two against each other case by case).
+//!
+//! The npm package's `AuthClient` is JavaScript (`src/js/driver/`): it does the I/O and asks
+//! [`core::Core`], the session machine behind a small class, what to do. Its TypeScript
+//! declarations are written here ([`types`]).
 
-mod client;
+pub(crate) mod core;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod decode_tests;
 mod error;
+mod options;
+mod types;
+mod values;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,9 +1,9 @@
 // Hostile surroundings, against the companion server, through the npm package in Chromium:
 // - a custom storage whose Promises never settle holds the client up for 5 s (STORAGE_TIMEOUT,
-//   src/browser/storage.rs), not forever, keeps the session in memory, and lets the cross-tab
+//   src/js/driver/storage.js), not forever, keeps the session in memory, and lets the cross-tab
 //   lock go;
 // - a replaced `window.fetch` that throws synchronously is a `network` AuthError on every path
-//   (the JavaScript fast path of `client.fetch()` in src/js/fetch.js, its Rust path, and the
+//   (the fast path of `client.fetch()` in src/js/driver/client.js, its slow path, and the
 //   client's own login and refresh requests), and the client works on;
 // - `storage` events about `sessionStorage` (an iframe's `sessionStorage.clear()`) do not sign
 //   out a `localStorage` session; a `localStorage.clear()` in another tab still does.
@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { launchChromium } from "./harness.mjs";
 import { USERS, eventNames, loginOk, openClient, openTabs, startTestServer, waitForEvent } from "./client-helpers.mjs";
 
-/** src/browser/storage.rs STORAGE_TIMEOUT, as the README documents it. */
+/** src/js/driver/storage.js STORAGE_TIMEOUT, as the README documents it. */
 const STORAGE_TIMEOUT_MS = 5000;
 
 let browser;
@@ -142,7 +142,7 @@ test("hardening: a window.fetch that throws is a network AuthError on every path
     window.fetch = realFetch;
     results.realLogin = await attempt(() => window.client.login(username, password));
     window.fetch = throwing;
-    // A fresh token in hand: the JavaScript fast path (src/js/fetch.js) sends this one.
+    // A fresh token in hand: the fast path of client.fetch() sends this one.
     results.fastPathFetch = await attempt(() => window.client.fetch("/auth/me"));
     results.refresh = await attempt(() => window.client.refresh());
     results.me = await attempt(() => window.client.me());

@@ -27,6 +27,12 @@ pub struct ListenerId(pub u64);
 pub struct RequestId(pub(super) u64);
 
 impl RequestId {
+    /// A request id a driver passes back as a number (the JavaScript driver keeps ids as
+    /// numbers): an id the machine never issued is ignored by it, like a stale one.
+    pub(crate) const fn from_raw(id: u64) -> Self {
+        Self(id)
+    }
+
     /// The id as a number (for driver maps and logs).
     pub const fn get(self) -> u64 {
         self.0
@@ -38,6 +44,12 @@ impl RequestId {
 pub struct LockId(pub(super) u64);
 
 impl LockId {
+    /// A lock id a driver passes back as a number (the JavaScript driver keeps ids as
+    /// numbers): a lock the machine is not waiting for is released, like a stale one.
+    pub(crate) const fn from_raw(id: u64) -> Self {
+        Self(id)
+    }
+
     /// The id as a number.
     pub const fn get(self) -> u64 {
         self.0

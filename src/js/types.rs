@@ -1,0 +1,202 @@
+//! The package's TypeScript declarations that no `#[wasm_bindgen]` item writes: the options,
+//! session and event types, and the `AuthClient` class, which the JavaScript driver defines
+//! (`src/js/driver/`) around [`Core`](super::core::Core).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_CLIENT_TYPES: &'static str = r#"
+/** Options of {@link AuthClient}. Only `baseUrl` is required. */
+export interface AuthClientOptions {
+  /** Origin (and optional path prefix) of the auth API, e.g. `"https://api.example.com"`. */
+  baseUrl: string;
+  /** Preset for a backend shape; default `"standard"`. The libraries' presets follow their docs. */
+  profile?: "standard" | "minimal" | "v1" | "simplejwt" | "flask-jwt-extended" | "fastapi-users";
+  /** Override the preset's endpoints; `null` means the server has none. */
+  endpoints?: { login?: string; refresh?: string | null; logout?: string | null; me?: string | null };
+  /** How login credentials are sent. */
+  login?: { encoding?: "form" | "json"; usernameField?: string; passwordField?: string };
+  /** How the refresh token is sent: JSON body field, query parameter, HttpOnly cookie, or as the
+   *  bearer token (`Authorization: Bearer <refresh token>`, flask-jwt-extended). */
+  refresh?: { via?: "json" | "query" | "cookie" | "bearer"; field?: string };
+  /** Names of the token fields in login and refresh replies. */
+  responseFields?: { accessToken?: string; refreshToken?: string; expiresIn?: string };
+  /** Where the session is kept; default `"local"` (shared by tabs). */
+  storage?: "local" | "session" | "memory" | TokenStorage;
+  /** Storage key (namespace); default `"tokenkeeper"`. */
+  storageKey?: string;
+  /** Refresh automatically before expiry; default `true`. */
+  autoRefresh?: boolean;
+  /** Refresh this long before `exp`; default 60, capped at half the token's lifetime. */
+  refreshMarginSeconds?: number;
+  /** Clock tolerance when judging expiry; default 0. */
+  leewaySeconds?: number;
+  /** Claim paths holding roles; default `["role", "roles", "realm_access.roles"]`. */
+  roleClaims?: string[];
+  /** Extra origins `fetch()` may send the token to (the origin of `baseUrl` always may). */
+  apiOrigins?: string[];
+  /** How `logout()` revokes on the server: one call or several (in order); default one `POST`
+   *  to `endpoints.logout` with the access token. */
+  logout?: LogoutCall | LogoutCall[];
+  /** Where error replies keep their explanation, tried in order; `[]` stands for each element
+   *  of a list (`"messages[].message"`). Default `["detail", "error_description", "message", "error"]`. */
+  errorFields?: string[];
+  /** Statuses that mean "this token was refused" (refresh, then replay once); must include 401.
+   *  Default `[401]`; flask-jwt-extended also uses 422. */
+  tokenErrorStatuses?: number[];
+}
+
+/** One server call of `logout()`. */
+export interface LogoutCall {
+  /** Path (joined to `baseUrl`) or absolute URL; default `endpoints.logout`. */
+  endpoint?: string;
+  /** Default `"POST"`. */
+  method?: "POST" | "DELETE";
+  /** The token sent as `Authorization: Bearer`; default `"access"`. */
+  bearer?: "access" | "refresh" | "none";
+  /** Also send the refresh token in the body, as JSON or as a form. */
+  refreshToken?: "json" | "form";
+  /** The body field of the refresh token; default `"refresh_token"`. */
+  field?: string;
+}
+
+/** A custom storage; methods may be synchronous or return Promises. */
+export interface TokenStorage {
+  getItem(key: string): string | null | Promise<string | null>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
+/** What `onAuthStateChange` listeners receive. */
+export type AuthEvent = "INITIAL_SESSION" | "SIGNED_IN" | "TOKEN_REFRESHED" | "SIGNED_OUT"
+  | "SESSION_EXPIRED" | "REFRESH_FAILED";
+
+/** A signed-in session. Times are milliseconds since the epoch. */
+export interface Session {
+  accessToken: string;
+  refreshToken: string | null;
+  /** From `exp` (or `expires_in`), on this client's clock. */
+  expiresAt: number | null;
+  /** The access token's claims, decoded without a signature check. */
+  claims: Record<string, unknown>;
+}
+
+/** A snapshot for debugging a session (`getDiagnostics()`). */
+export interface Diagnostics {
+  phase: "signed_out" | "signed_in" | "refreshing" | "expired";
+  expiresAt: number | null;
+  nextRefreshAt: number | null;
+  lastError: { code: AuthErrorCode; message: string; status: number | null } | null;
+  /** Server clock minus this client's clock, in milliseconds (estimated). */
+  clockOffsetMs: number;
+  /**
+   * What `clockOffsetMs` was estimated from, strongest first: the reply's `Date` header, the
+   * token's `exp` less the reply's `expires_in`, the token's `iat`, or nothing (`"none"`: the
+   * clocks are taken to agree, e.g. when an old `iat` was all there was).
+   */
+  clockOffsetSource: "date" | "expires_in" | "iat" | "none";
+  refreshCount: number;
+  consecutiveFailures: number;
+  retryNotBefore: number | null;
+}
+"#;
+
+/// The `AuthClient` class of the JavaScript driver, declared as `#[wasm_bindgen]` declared the
+/// Rust facade it replaces (same doc comments, methods and order), so that the package's types
+/// do not change.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_AUTH_CLIENT: &'static str = r#"
+/**
+ * Logs in, keeps tokens fresh and logs out against one JWT auth API.
+ *
+ * ```js
+ * const client = new AuthClient({ baseUrl: "https://api.example.com" });
+ * client.onAuthStateChange((event, session) => console.log(event, session?.claims.sub));
+ * await client.login("alice@example.com", "correct horse");
+ * const response = await client.fetch("https://api.example.com/dashboard");
+ * ```
+ */
+export class AuthClient {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * The access token's claims (no signature check: for the UI only), or `null`.
+     */
+    claims(): Record<string, unknown> | null;
+    /**
+     * Stops timers and listeners and rejects pending calls (`config`); the stored session stays.
+     * A call whose outcome was already decided, such as the `login()` that a `SIGNED_IN`
+     * listener calling `dispose()` hears about, keeps it.
+     */
+    dispose(): void;
+    /**
+     * When the access token expires, in milliseconds since the epoch, or `null`.
+     */
+    expiresAt(): number | null;
+    /**
+     * `fetch` with the bearer token for configured origins; on 401 refreshes once and replays
+     * once. Resolves with the `Response` for any status; rejects with `AuthError` `"network"`
+     * when no response came.
+     */
+    fetch(input: RequestInfo | URL, init?: RequestInit | null): Promise<Response>;
+    /**
+     * The access token, refreshed first when expiring; `null` when signed out.
+     */
+    getAccessToken(): Promise<string | null>;
+    /**
+     * A snapshot for debugging: phase, expiry, next refresh, last error, clock offset and
+     * refresh count.
+     */
+    getDiagnostics(): Diagnostics;
+    /**
+     * Whether the token carries every one of `roles`.
+     */
+    hasAllRoles(roles: string[]): boolean;
+    /**
+     * Whether the token carries at least one of `roles`.
+     */
+    hasAnyRole(roles: string[]): boolean;
+    /**
+     * Whether the token carries `role` (UI decisions only; the server decides access).
+     */
+    hasRole(role: string): boolean;
+    /**
+     * Whether there is a session whose access token has not expired.
+     */
+    isAuthenticated(): boolean;
+    /**
+     * Logs in with a username (or email) and password; resolves with the session. A later
+     * `login()` or `logout()` made before the reply replaces it: it then rejects with
+     * `not_authenticated`.
+     */
+    login(username: string, password: string): Promise<Session>;
+    /**
+     * Logs out: the server's logout endpoint when there is one; local state is cleared even
+     * when that call fails.
+     */
+    logout(): Promise<void>;
+    /**
+     * GETs the `me` endpoint with the token; resolves with its JSON.
+     */
+    me(): Promise<unknown>;
+    /**
+     * Creates a client and restores a stored session (synchronously for `"local"`, `"session"`
+     * and `"memory"` storage). Throws an `AuthError` with code `"config"` on bad options.
+     */
+    constructor(options: AuthClientOptions);
+    /**
+     * Calls `listener(event, session)` on every auth event; `INITIAL_SESSION` comes first, a
+     * microtask after subscribing. A listener that throws does not stop the others. Returns a
+     * function that unsubscribes.
+     */
+    onAuthStateChange(listener: (event: AuthEvent, session: Session | null) => void): () => void;
+    /**
+     * Refreshes now. Concurrent calls share one request.
+     */
+    refresh(): Promise<Session>;
+    /**
+     * The current session, or `null`.
+     */
+    session(): Session | null;
+}
+"#;
