@@ -1,6 +1,102 @@
 /* tslint:disable */
 /* eslint-disable */
 
+/**
+ * Logs in, keeps tokens fresh and logs out against one JWT auth API.
+ *
+ * ```js
+ * const client = new AuthClient({ baseUrl: "https://api.example.com" });
+ * client.onAuthStateChange((event, session) => console.log(event, session?.claims.sub));
+ * await client.login("alice@example.com", "correct horse");
+ * const response = await client.fetch("https://api.example.com/dashboard");
+ * ```
+ */
+export class AuthClient {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * The access token's claims (no signature check: for the UI only), or `null`.
+     */
+    claims(): Record<string, unknown> | null;
+    /**
+     * Stops timers and listeners and rejects pending calls (`config`); the stored session stays.
+     * A call whose outcome was already decided, such as the `login()` that a `SIGNED_IN`
+     * listener calling `dispose()` hears about, keeps it.
+     */
+    dispose(): void;
+    /**
+     * When the access token expires, in milliseconds since the epoch, or `null`.
+     */
+    expiresAt(): number | null;
+    /**
+     * `fetch` with the bearer token for configured origins; on 401 refreshes once and replays
+     * once. Resolves with the `Response` for any status; rejects with `AuthError` `"network"`
+     * when no response came.
+     */
+    fetch(input: RequestInfo | URL, init?: RequestInit | null): Promise<Response>;
+    /**
+     * The access token, refreshed first when expiring; `null` when signed out.
+     */
+    getAccessToken(): Promise<string | null>;
+    /**
+     * A snapshot for debugging: phase, expiry, next refresh, last error, clock offset and
+     * refresh count.
+     */
+    getDiagnostics(): Diagnostics;
+    /**
+     * Whether the token carries every one of `roles`.
+     */
+    hasAllRoles(roles: string[]): boolean;
+    /**
+     * Whether the token carries at least one of `roles`.
+     */
+    hasAnyRole(roles: string[]): boolean;
+    /**
+     * Whether the token carries `role` (UI decisions only; the server decides access).
+     */
+    hasRole(role: string): boolean;
+    /**
+     * Whether there is a session whose access token has not expired.
+     */
+    isAuthenticated(): boolean;
+    /**
+     * Logs in with a username (or email) and password; resolves with the session. A later
+     * `login()` or `logout()` made before the reply replaces it: it then rejects with
+     * `not_authenticated`.
+     */
+    login(username: string, password: string): Promise<Session>;
+    /**
+     * Logs out: the server's logout endpoint when there is one; local state is cleared even
+     * when that call fails.
+     */
+    logout(): Promise<void>;
+    /**
+     * GETs the `me` endpoint with the token; resolves with its JSON.
+     */
+    me(): Promise<unknown>;
+    /**
+     * Creates a client and restores a stored session (synchronously for `"local"`, `"session"`
+     * and `"memory"` storage). Throws an `AuthError` with code `"config"` on bad options.
+     */
+    constructor(options: AuthClientOptions);
+    /**
+     * Calls `listener(event, session)` on every auth event; `INITIAL_SESSION` comes first, a
+     * microtask after subscribing. A listener that throws does not stop the others. Returns a
+     * function that unsubscribes.
+     */
+    onAuthStateChange(listener: (event: AuthEvent, session: Session | null) => void): () => void;
+    /**
+     * Refreshes now. Concurrent calls share one request.
+     */
+    refresh(): Promise<Session>;
+    /**
+     * The current session, or `null`.
+     */
+    session(): Session | null;
+}
+
+
+
 /** Options of {@link AuthClient}. Only `baseUrl` is required. */
 export interface AuthClientOptions {
     /** Origin (and optional path prefix) of the auth API, e.g. `"https://api.example.com"`. */
@@ -115,100 +211,6 @@ export class AuthError extends Error {
 
 
 /**
- * Logs in, keeps tokens fresh and logs out against one JWT auth API.
- *
- * ```js
- * const client = new AuthClient({ baseUrl: "https://api.example.com" });
- * client.onAuthStateChange((event, session) => console.log(event, session?.claims.sub));
- * await client.login("alice@example.com", "correct horse");
- * const response = await client.fetch("https://api.example.com/dashboard");
- * ```
- */
-export class AuthClient {
-    free(): void;
-    [Symbol.dispose](): void;
-    /**
-     * The access token's claims (no signature check: for the UI only), or `null`.
-     */
-    claims(): Record<string, unknown> | null;
-    /**
-     * Stops timers and listeners and rejects pending calls (`config`); the stored session stays.
-     * A call whose outcome was already decided, such as the `login()` that a `SIGNED_IN`
-     * listener calling `dispose()` hears about, keeps it.
-     */
-    dispose(): void;
-    /**
-     * When the access token expires, in milliseconds since the epoch, or `null`.
-     */
-    expiresAt(): number | null;
-    /**
-     * `fetch` with the bearer token for configured origins; on 401 refreshes once and replays
-     * once. Resolves with the `Response` for any status; rejects with `AuthError` `"network"`
-     * when no response came.
-     */
-    fetch(input: RequestInfo | URL, init?: RequestInit | null): Promise<Response>;
-    /**
-     * The access token, refreshed first when expiring; `null` when signed out.
-     */
-    getAccessToken(): Promise<string | null>;
-    /**
-     * A snapshot for debugging: phase, expiry, next refresh, last error, clock offset and
-     * refresh count.
-     */
-    getDiagnostics(): Diagnostics;
-    /**
-     * Whether the token carries every one of `roles`.
-     */
-    hasAllRoles(roles: string[]): boolean;
-    /**
-     * Whether the token carries at least one of `roles`.
-     */
-    hasAnyRole(roles: string[]): boolean;
-    /**
-     * Whether the token carries `role` (UI decisions only; the server decides access).
-     */
-    hasRole(role: string): boolean;
-    /**
-     * Whether there is a session whose access token has not expired.
-     */
-    isAuthenticated(): boolean;
-    /**
-     * Logs in with a username (or email) and password; resolves with the session. A later
-     * `login()` or `logout()` made before the reply replaces it: it then rejects with
-     * `not_authenticated`.
-     */
-    login(username: string, password: string): Promise<Session>;
-    /**
-     * Logs out: the server's logout endpoint when there is one; local state is cleared even
-     * when that call fails.
-     */
-    logout(): Promise<void>;
-    /**
-     * GETs the `me` endpoint with the token; resolves with its JSON.
-     */
-    me(): Promise<unknown>;
-    /**
-     * Creates a client and restores a stored session (synchronously for `"local"`, `"session"`
-     * and `"memory"` storage). Throws an `AuthError` with code `"config"` on bad options.
-     */
-    constructor(options: AuthClientOptions);
-    /**
-     * Calls `listener(event, session)` on every auth event; `INITIAL_SESSION` comes first, a
-     * microtask after subscribing. A listener that throws does not stop the others. Returns a
-     * function that unsubscribes.
-     */
-    onAuthStateChange(listener: (event: AuthEvent, session: Session | null) => void): () => void;
-    /**
-     * Refreshes now. Concurrent calls share one request.
-     */
-    refresh(): Promise<Session>;
-    /**
-     * The current session, or `null`.
-     */
-    session(): Session | null;
-}
-
-/**
  * Decodes a JWT's claims **without checking its signature** (the client never holds the key,
  * so claims read here are for display and UI decisions; the server decides access).
  *
@@ -229,24 +231,36 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 
 export interface InitOutput {
     readonly memory: WebAssembly.Memory;
-    readonly __wbg_authclient_free: (a: number, b: number) => void;
-    readonly authclient_claims: (a: number) => any;
-    readonly authclient_dispose: (a: number) => void;
-    readonly authclient_expiresAt: (a: number) => any;
-    readonly authclient_fetch: (a: number, b: any, c: number) => any;
-    readonly authclient_getAccessToken: (a: number) => any;
-    readonly authclient_getDiagnostics: (a: number) => any;
-    readonly authclient_hasAllRoles: (a: number, b: any) => [number, number, number];
-    readonly authclient_hasAnyRole: (a: number, b: any) => [number, number, number];
-    readonly authclient_hasRole: (a: number, b: any) => [number, number, number];
-    readonly authclient_isAuthenticated: (a: number) => number;
-    readonly authclient_login: (a: number, b: any, c: any) => any;
-    readonly authclient_logout: (a: number) => any;
-    readonly authclient_me: (a: number) => any;
-    readonly authclient_new: (a: any) => [number, number, number];
-    readonly authclient_onAuthStateChange: (a: number, b: any) => [number, number, number];
-    readonly authclient_refresh: (a: number) => any;
-    readonly authclient_session: (a: number) => any;
+    readonly __wbg_core_free: (a: number, b: number) => void;
+    readonly core_allowsOrigin: (a: number, b: any, c: any) => number;
+    readonly core_claims: (a: number) => any;
+    readonly core_diagnostics: (a: number) => any;
+    readonly core_expiresAt: (a: number) => any;
+    readonly core_failed: (a: number, b: number, c: any, d: any, e: number) => any;
+    readonly core_getAccessToken: (a: number, b: number) => any;
+    readonly core_hasAllRoles: (a: number, b: any) => [number, number, number];
+    readonly core_hasAnyRole: (a: number, b: any) => [number, number, number];
+    readonly core_hasRole: (a: number, b: any) => [number, number, number];
+    readonly core_isAuthenticated: (a: number) => number;
+    readonly core_lockAcquired: (a: number, b: number, c: any, d: any) => any;
+    readonly core_login: (a: number, b: number, c: any, d: any) => any;
+    readonly core_logout: (a: number, b: number) => any;
+    readonly core_me: (a: number, b: number) => any;
+    readonly core_new: (a: any, b: any, c: any, d: number) => [number, number, number];
+    readonly core_readyAccessToken: (a: number) => [number, number];
+    readonly core_refresh: (a: number, b: number) => any;
+    readonly core_response: (a: number, b: number, c: number, d: any, e: any, f: any, g: any) => any;
+    readonly core_session: (a: number) => any;
+    readonly core_start: (a: number, b: any, c: any) => any;
+    readonly core_startWarning: (a: number) => [number, number];
+    readonly core_storageChanged: (a: number, b: any) => any;
+    readonly core_storageFailed: (a: number, b: any) => any;
+    readonly core_storageKey: (a: number) => [number, number];
+    readonly core_subscribe: (a: number, b: number) => any;
+    readonly core_tick: (a: number) => any;
+    readonly core_tokenEndpoints: (a: number) => any;
+    readonly core_tokenRejected: (a: number, b: number, c: any) => any;
+    readonly core_tokenStatuses: (a: number) => any;
     readonly decodeClaims: (a: any) => [number, number, number];
     readonly version: () => [number, number];
     readonly __wbindgen_malloc: (a: number, b: number) => number;
@@ -255,7 +269,6 @@ export interface InitOutput {
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;
-    readonly __wbindgen_destroy_closure: (a: number, b: number) => void;
     readonly __externref_table_dealloc: (a: number) => void;
     readonly __wbindgen_start: () => void;
 }
