@@ -44,6 +44,13 @@ pub(crate) fn write_json<T: Serialize + ?Sized>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// A JavaScript value as a [`Json`](crate::logic::json::Json) value, the way `parse_json` carries
+/// `JSON.parse`'s result across (`undefined` as `null`); `None` for what JSON has no form of (a
+/// function, a symbol, a `Set`, a typed array).
+pub(crate) fn js_to_json(value: &wasm_bindgen::JsValue) -> Option<crate::logic::json::Json> {
+    serde_wasm_bindgen::from_value(value.clone()).ok()
+}
+
 /// `value` as a JavaScript value shaped like its JSON: objects, not `Map`s; `None` as `null`.
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Option<wasm_bindgen::JsValue> {
     value

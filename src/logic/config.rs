@@ -1,8 +1,9 @@
 //! Client options: the Rust form of `AuthClientOptions`, the three profile presets, and their
 //! validation into a [`Config`] the rest of the core trusts.
 //!
-//! [`AuthClientOptions`] mirrors the JavaScript object field by field (camelCase through serde,
-//! so the facade can feed it through serde-wasm-bindgen). Every field is optional except
+//! [`AuthClientOptions`] mirrors the JavaScript object field by field (camelCase). The wasm
+//! facade reads it with [`AuthClientOptions::from_json`] (`logic::options_json`); Rust apps may
+//! also use its serde `Deserialize`, which that reader follows. Every field is optional except
 //! `baseUrl`; [`Config::resolve`] fills the gaps from the chosen [`Profile`] and rejects what
 //! cannot work with a `config` [`AuthError`]. Unknown fields are rejected too: in JavaScript a
 //! typo such as `refreshMargin` would otherwise be silently ignored.
@@ -121,7 +122,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Override<T> {
 }
 
 /// `endpoints` option: paths (joined to `baseUrl`) or absolute URLs; `null` = the server has none.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndpointOptions {
     /// The login endpoint (every server has one).
@@ -139,7 +140,7 @@ pub struct EndpointOptions {
 }
 
 /// `login` option: how credentials are sent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginOptions {
     /// Form or JSON body.
@@ -154,7 +155,7 @@ pub struct LoginOptions {
 }
 
 /// `refresh` option: how the refresh token is sent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshOptions {
     /// JSON body, query parameter or cookie.
@@ -166,7 +167,7 @@ pub struct RefreshOptions {
 }
 
 /// `responseFields` option: where the token response keeps its values.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponseFieldOptions {
     /// Default `"access_token"`.
@@ -183,7 +184,7 @@ pub struct ResponseFieldOptions {
 /// The options of `new AuthClient(options)`, as given: every field but `baseUrl` optional.
 ///
 /// Resolve them with [`Config::resolve`].
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuthClientOptions {
     /// Origin (and optional path prefix) of the auth API, or a path such as `/api` for the
@@ -1014,12 +1015,14 @@ fn split_origin(text: &str) -> Result<(String, &str), String> {
 pub(crate) mod tests {
     use super::*;
     use crate::logic::error::ErrorCode;
+    use crate::logic::json::Json;
 
-    /// Options from JSON, resolved (a serde error is a `config` error too).
+    /// Options from JSON text, read by [`AuthClientOptions::from_json`] (the reader the wasm
+    /// module uses) and resolved.
     pub(crate) fn resolve_json(json: &str) -> Result<Config, AuthError> {
-        let options: AuthClientOptions = serde_json::from_str(json)
-            .map_err(|err| AuthError::config(format!("options: {err}")))?;
-        Config::resolve(options)
+        let value: Json =
+            crate::logic::json::from_str(json).unwrap_or_else(|| panic!("test JSON: {json}"));
+        Config::resolve(AuthClientOptions::from_json(&value)?)
     }
 
     /// The message of the `config` error `json` resolves to; panics if it resolves.
@@ -1227,15 +1230,15 @@ pub(crate) mod tests {
             ),
             (
                 r#"{"baseUrl": "https://h", "refreshMargin": 5}"#,
-                "unknown field",
+                "unknown option `refreshMargin`",
             ),
             (
                 r#"{"baseUrl": "https://h", "profile": "v2"}"#,
-                "unknown variant",
+                "option `profile`: expected one of",
             ),
             (
                 r#"{"baseUrl": "https://h", "storage": "custom"}"#,
-                "unknown variant",
+                "option `storage`: expected one of",
             ),
         ];
         for (json, expected) in cases {

@@ -6,7 +6,7 @@
 //! blacklist endpoint takes `{"refresh": …}` and no header; flask-jwt-extended revokes whichever
 //! token authenticates a `DELETE /logout`, so revoking both takes two calls. A list of calls says
 //! all of that without a mode per library. JavaScript may give one call as an object; the facade
-//! makes it a list of one before serde reads it (a one-or-many type cost 1.4 KB gzip).
+//! makes it a list of one before the options are read (a one-or-many type cost 1.4 KB gzip).
 
 use serde::Deserialize;
 
@@ -37,7 +37,7 @@ pub enum LogoutBearer {
 /// One logout call as given: every field optional. The choices are read as strings and checked
 /// when the options are resolved (`Config::resolve`), which words the error: a derived enum per
 /// field cost the package its own visitor each.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LogoutCallOptions {
     /// Path (joined to `baseUrl`) or absolute URL; default `endpoints.logout`.

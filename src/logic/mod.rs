@@ -24,6 +24,8 @@ pub mod json_check;
 /// Server logout as the backend wants it: the calls of the `logout` option.
 pub mod logout;
 pub(crate) mod option_names;
+/// The app's options read from a `Json` value: `AuthClientOptions::from_json`.
+pub mod options_json;
 pub mod protocol;
 pub mod roles;
 pub mod schedule;

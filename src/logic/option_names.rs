@@ -1,12 +1,10 @@
-//! The option names [`AuthClientOptions`] reads, taken from serde itself, for front ends whose
-//! deserializer never reports an unknown name.
+//! The option names [`AuthClientOptions`] reads, taken from serde itself, for readers that do
+//! not go through its derived `Deserialize`.
 //!
-//! `#[serde(deny_unknown_fields)]` refuses a typo such as `refreshMargin` only when the
-//! deserializer hands serde every key of the object. serde_json does (the native path and its
-//! tests); serde-wasm-bindgen does not: it looks up just the names the struct asks for, so the
-//! JavaScript facade would ignore a typo silently. [`unknown_option`] lets such a front end find
-//! the typo first. The names come from the derive (what it passes to `deserialize_struct`), so
-//! they cannot drift from the structs.
+//! `#[serde(deny_unknown_fields)]` refuses a typo such as `refreshMargin` when serde_json reads
+//! the options; the hand-written reader the wasm module uses (`AuthClientOptions::from_json`)
+//! asks [`unknown_option`] instead, so a typo is never ignored silently. The names come from the
+//! derive (what it passes to `deserialize_struct`), so they cannot drift from the structs.
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 

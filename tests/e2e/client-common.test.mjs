@@ -551,7 +551,7 @@ test("bad options throw AuthError config, naming the option", async (t) => {
       [attempt({ baseUrl: base, storageKey: 5 }), "`storageKey`"],
       [attempt({ baseUrl: base, autoRefresh: "no" }), "`autoRefresh`"],
       [attempt({ baseUrl: base, roleClaims: "role" }), "`roleClaims`"],
-      [attempt({ baseUrl: base, endpoints: { refresh: 5 } }), "`endpoints`"],
+      [attempt({ baseUrl: base, endpoints: { refresh: 5 } }), "`endpoints.refresh`"],
       [attempt({ baseUrl: 5 }), "`baseUrl`"],
     ].map(([[isAuthError, code, message], name]) => [isAuthError, code, message.includes(name) || message]);
   }, long.url);

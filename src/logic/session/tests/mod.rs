@@ -65,7 +65,8 @@ fn status(code: u16, body: &str) -> HttpReply {
 }
 
 fn config(json: &str) -> Config {
-    let options: AuthClientOptions = serde_json::from_str(json).expect("options parse");
+    let value: Json = crate::logic::json::from_str(json).expect("options parse");
+    let options = AuthClientOptions::from_json(&value).expect("options read");
     Config::resolve(options).expect("options are valid")
 }
 
