@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use axum::{
+    extract::{Request, State},
     handler::HandlerWithoutStateExt,
     http::{header, HeaderValue, Method},
+    middleware::{self, Next},
+    response::Response,
     routing::{get, post},
     Router,
 };
@@ -15,14 +18,14 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{config::Profile, handlers as h, state::AppState, testmode};
+use crate::{config::Profile, dpop, handlers as h, state::AppState, testmode};
 
 /// Builds the whole application for `state`. Tests drive it with `tower::ServiceExt::oneshot`;
 /// `main` serves it with connect info (for per-address login limits). With `--test-mode`, the
 /// counters and faults of [`testmode`] belong to the router built here.
 pub fn app(state: AppState) -> Router {
     let config = state.config.clone();
-    let api: Router<AppState> = match config.profile {
+    let mut api: Router<AppState> = match config.profile {
         Profile::Standard => Router::new()
             .route("/auth/signup", post(h::signup))
             .route("/auth/login", post(h::login_standard))
@@ -40,6 +43,12 @@ pub fn app(state: AppState) -> Router {
             .route("/api/v1/login", post(h::login_v1))
             .route("/api/v1/me", get(h::me_v1)),
     };
+    if config.dpop_nonce {
+        api = api.layer(middleware::from_fn_with_state(
+            state.clone(),
+            send_dpop_nonce,
+        ));
+    }
     let finish = |api: Router<AppState>| {
         api.method_not_allowed_fallback(h::method_not_allowed)
             .merge(static_files(&config.static_dir, &config.pkg_dir))
@@ -74,6 +83,18 @@ fn static_files(static_dir: &std::path::Path, pkg_dir: &std::path::Path) -> Rout
         ))
 }
 
+/// `--dpop-nonce`: every API reply, refusals included, carries the current nonce in
+/// `DPoP-Nonce` (RFC 9449 §8.2), so a client always has the one to put in its next proof.
+/// Read after the handler, so a rotation during the request is already in it.
+async fn send_dpop_nonce(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let nonce = state.dpop.current_nonce(state.clock.now_ms());
+    if let Some(value) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert(dpop::DPOP_NONCE, value);
+    }
+    response
+}
+
 /// Credentialed CORS for the configured origins only; none configured, no CORS headers.
 fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
     if origins.is_empty() {
@@ -84,10 +105,16 @@ fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
             .allow_origin(AllowOrigin::list(origins.iter().cloned()))
             .allow_credentials(true)
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, dpop::DPOP])
             // `Date` is not CORS-safelisted: without it a cross-origin client cannot measure
             // its clock offset from the server's clock (the strongest evidence it has).
-            .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::DATE])
+            // `DPoP-Nonce` and `WWW-Authenticate` carry what a DPoP client must retry with.
+            .expose_headers([
+                header::RETRY_AFTER,
+                header::WWW_AUTHENTICATE,
+                header::DATE,
+                dpop::DPOP_NONCE,
+            ])
             .max_age(Duration::from_secs(600)),
     )
 }

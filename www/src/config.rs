@@ -123,6 +123,12 @@ pub struct Config {
     /// Test mode: access tokens carry an `iat` this far in the past, as
     /// djangorestframework-simplejwt before 5.5 stamps refreshed tokens (zero: a true `iat`).
     pub iat_age: Duration,
+    /// Standard profile: DPoP (RFC 9449). Login and refresh need a proof and bind the tokens
+    /// to its key; bound tokens need `Authorization: DPoP` and a proof on every request.
+    pub dpop: bool,
+    /// With `dpop`: proofs must carry the server's current (or previous) nonce, handed out in
+    /// `DPoP-Nonce` (RFC 9449 §8, §9).
+    pub dpop_nonce: bool,
 }
 
 impl Default for Config {
@@ -143,6 +149,8 @@ impl Default for Config {
             hash_cost: HashCost::RECOMMENDED,
             fault_retry_after: 1,
             iat_age: Duration::ZERO,
+            dpop: false,
+            dpop_nonce: false,
         }
     }
 }
@@ -243,6 +251,15 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub iat_age: u64,
 
+    /// DPoP (RFC 9449, standard profile): proof-of-possession for login, refresh and every
+    /// protected route; tokens are bound to the client's key (`cnf.jkt`).
+    #[arg(long, env = "TOKENKEEPER_DPOP", value_parser = BoolishValueParser::new())]
+    pub dpop: bool,
+
+    /// With --dpop: require the server's rotating nonce in proofs (sent in `DPoP-Nonce`).
+    #[arg(long, env = "TOKENKEEPER_DPOP_NONCE", value_parser = BoolishValueParser::new())]
+    pub dpop_nonce: bool,
+
     /// HS256 signing secret, at least 32 bytes. When absent, one is generated and stored in
     /// the database.
     #[arg(long, env = "TOKENKEEPER_SECRET", hide_env_values = true)]
@@ -314,6 +331,14 @@ impl Args {
                 "--minimal-refresh-token needs --profile minimal".into(),
             ));
         }
+        if self.dpop && self.profile != Profile::Standard {
+            return Err(ConfigError(
+                "--dpop needs --profile standard (the other shapes have no DPoP support)".into(),
+            ));
+        }
+        if self.dpop_nonce && !self.dpop {
+            return Err(ConfigError("--dpop-nonce needs --dpop".into()));
+        }
         if let Some(secret) = &self.secret {
             if secret.len() < MIN_SECRET_LEN {
                 return Err(ConfigError(format!(
@@ -346,6 +371,8 @@ impl Args {
             hash_cost: HashCost::RECOMMENDED,
             fault_retry_after: 1,
             iat_age: Duration::from_secs(self.iat_age),
+            dpop: self.dpop,
+            dpop_nonce: self.dpop_nonce,
         })
     }
 }
@@ -391,6 +418,7 @@ mod tests {
         assert_eq!(c.static_dir, PathBuf::from("www/static"));
         assert_eq!(c.pkg_dir, PathBuf::from("pkg"));
         assert!(!c.test_mode && !c.cookie_mode && c.cors_origins.is_empty());
+        assert!(!c.dpop && !c.dpop_nonce);
         assert_eq!(c.hash_cost, HashCost::RECOMMENDED);
     }
 
@@ -468,6 +496,19 @@ mod tests {
         assert_eq!(stale.map(|c| c.iat_age), Ok(Duration::from_secs(3600)));
         assert!(Args::try_parse_from(["x", "--access-ttl", "0"]).is_err());
         assert!(Args::try_parse_from(["x", "--profile", "other"]).is_err());
+    }
+
+    #[test]
+    fn dpop_flags() {
+        let c = args(&["--dpop", "--dpop-nonce"]).into_config().unwrap();
+        assert!(c.dpop && c.dpop_nonce);
+        let err = args(&["--dpop-nonce"]).into_config().unwrap_err();
+        assert!(err.0.contains("--dpop-nonce needs --dpop"), "{err}");
+        let err = args(&["--dpop", "--profile", "minimal"])
+            .into_config()
+            .unwrap_err();
+        assert!(err.0.contains("standard"), "{err}");
+        assert!(args(&["--dpop", "--profile", "v1"]).into_config().is_err());
     }
 
     #[test]

@@ -99,6 +99,27 @@ pub enum ApiError {
         /// `Retry-After` seconds, when any.
         retry_after: Option<u64>,
     },
+    /// A DPoP refusal (RFC 9449): `{"detail", "error", "error_description"}`, the last two
+    /// OAuth's. With `challenge` (a protected resource) it carries
+    /// `WWW-Authenticate: DPoP error="…", error_description="…", algs="ES256"`; otherwise a 401
+    /// carries the usual `Bearer` (token endpoints, like their other 401s).
+    Dpop {
+        /// 400 at token endpoints, 401 at resources (or the refresh rejection's status).
+        status: StatusCode,
+        /// `invalid_dpop_proof`, `use_dpop_nonce`, `invalid_token`, `invalid_grant`.
+        error: &'static str,
+        /// A fixed explanation, also the `detail` (never client input: it goes in a header).
+        description: &'static str,
+        /// Answer with the DPoP challenge.
+        challenge: bool,
+    },
+    /// 503 with `Retry-After`: a bounded resource (the DPoP replay cache) is full.
+    Unavailable {
+        /// Detail string.
+        detail: &'static str,
+        /// Seconds until a retry may succeed (at least 1).
+        retry_after: u64,
+    },
     /// 500. The cause has been logged; the client sees only "Internal Server Error".
     Internal,
 }
@@ -120,7 +141,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Injected { status, .. } => *status,
+            ApiError::Injected { status, .. } | ApiError::Dpop { status, .. } => *status,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +158,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut retry_after = None;
+        let mut dpop_challenge = None;
         let body = match self {
             ApiError::BadRequest(d) | ApiError::Unauthorized(d) | ApiError::Forbidden(d) => {
                 json!({ "detail": d })
@@ -154,14 +177,42 @@ impl IntoResponse for ApiError {
                 retry_after = secs;
                 json!({ "detail": status.canonical_reason().unwrap_or("Error") })
             }
+            ApiError::Dpop {
+                error,
+                description,
+                challenge,
+                ..
+            } => {
+                if challenge {
+                    dpop_challenge = Some(format!(
+                        "DPoP error=\"{error}\", error_description=\"{description}\", algs=\"{}\"",
+                        crate::dpop::ALG
+                    ));
+                }
+                json!({ "detail": description, "error": error, "error_description": description })
+            }
+            ApiError::Unavailable {
+                detail,
+                retry_after: secs,
+            } => {
+                retry_after = Some(secs.max(1));
+                json!({ "detail": detail })
+            }
             ApiError::NotFound | ApiError::MethodNotAllowed | ApiError::Internal => {
                 json!({ "detail": status.canonical_reason().unwrap_or("Error") })
             }
         };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        // The descriptions are fixed ASCII strings, so the challenge is always a valid value.
+        match dpop_challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            Some(challenge) => {
+                headers.insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            None if status == StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            None => {}
         }
         if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -191,6 +242,35 @@ mod tests {
         assert_eq!(s, 401);
         assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
         assert_eq!(b, json!({"detail": "Token has expired"}));
+    }
+
+    #[tokio::test]
+    async fn dpop_refusals_carry_oauth_fields_and_the_dpop_challenge() {
+        let (s, h, b) = parts(ApiError::Dpop {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_token",
+            description: "Bad",
+            challenge: true,
+        })
+        .await;
+        assert_eq!(s, 401);
+        assert_eq!(
+            h[header::WWW_AUTHENTICATE],
+            r#"DPoP error="invalid_token", error_description="Bad", algs="ES256""#
+        );
+        assert_eq!(
+            b,
+            json!({"detail": "Bad", "error": "invalid_token", "error_description": "Bad"})
+        );
+        let (s, h, _) = parts(ApiError::Dpop {
+            status: StatusCode::BAD_REQUEST,
+            error: "use_dpop_nonce",
+            description: "x",
+            challenge: false,
+        })
+        .await;
+        assert_eq!(s, 400);
+        assert!(!h.contains_key(header::WWW_AUTHENTICATE));
     }
 
     #[tokio::test]

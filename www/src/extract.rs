@@ -1,16 +1,18 @@
-//! Extractors that need the state: the authenticated user (from the bearer token), and the
-//! client address. Request bodies, which need none, are in [`crate::body`].
+//! Extractors that need the state: the authenticated user (from the bearer or DPoP-bound
+//! token), the DPoP proof of a token request, and the client address. Request bodies, which
+//! need none, are in [`crate::body`].
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::{header, request::Parts, HeaderMap},
+    extract::{ConnectInfo, FromRequestParts, OriginalUri},
+    http::{header, request::Parts, HeaderMap, StatusCode},
 };
 
 use crate::{
     config::Profile,
     db::{self, SessionState, User},
+    dpop::{self, Proof, ProofError},
     error::ApiError,
     profile::Failure,
     state::AppState,
@@ -19,10 +21,86 @@ use crate::{
 
 /// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive).
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    match authorization(headers)? {
+        (AuthScheme::Bearer, token) => Some(token),
+        (AuthScheme::Dpop, _) => None,
+    }
+}
+
+/// The scheme of an `Authorization` header that carries a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The scheme and token of `Authorization: Bearer|DPoP <token>` (scheme case-insensitive).
+pub fn authorization(headers: &HeaderMap) -> Option<(AuthScheme, &str)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((AuthScheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((AuthScheme::Dpop, token))
+    } else {
+        None
+    }
+}
+
+/// Checks the DPoP proof of the request in `parts` (with `access_token`, `ath` is required).
+fn check_proof(
+    parts: &Parts,
+    state: &AppState,
+    access_token: Option<&str>,
+) -> Result<Proof, ProofError> {
+    // The URI the client sent, not one a nesting router may have shortened.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |OriginalUri(u)| u);
+    let request = dpop::Request {
+        method: &parts.method,
+        uri,
+        headers: &parts.headers,
+        access_token,
+    };
+    state.dpop.verify(request, state.clock.now_ms())
+}
+
+/// The DPoP proof of a token request (login, refresh): `None` without `--dpop`. A missing or
+/// bad proof is refused with 400 `invalid_dpop_proof` (or `use_dpop_nonce`). No `ath` is
+/// asked for: there is no access token here.
+#[derive(Debug, Clone)]
+pub struct TokenProof(pub Option<Proof>);
+
+impl FromRequestParts<AppState> for TokenProof {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if !state.config.dpop {
+            return Ok(TokenProof(None));
+        }
+        check_proof(parts, state, None)
+            .map(|p| TokenProof(Some(p)))
+            .map_err(ProofError::at_token_endpoint)
+    }
+}
+
+/// A 401 about the token itself on a DPoP request: `WWW-Authenticate: DPoP
+/// error="invalid_token"` rather than the bearer challenge (RFC 9449 §7.1).
+fn dpop_invalid_token(description: &'static str) -> ApiError {
+    ApiError::Dpop {
+        status: StatusCode::UNAUTHORIZED,
+        error: "invalid_token",
+        description,
+        challenge: true,
+    }
 }
 
 /// The value of one cookie.
@@ -52,8 +130,16 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let profile = state.config.profile;
-        let fail = |f: Failure| f.answer(profile);
-        let token = bearer_token(&parts.headers).ok_or_else(|| fail(Failure::NotAuthenticated))?;
+        let (scheme, token) = match authorization(&parts.headers) {
+            Some((AuthScheme::Dpop, _)) if !state.config.dpop => None,
+            found => found,
+        }
+        .ok_or_else(|| Failure::NotAuthenticated.answer(profile))?;
+        // On a DPoP request, token problems get the DPoP challenge (same detail string).
+        let fail = |f: Failure| match (scheme, f.answer(profile)) {
+            (AuthScheme::Dpop, ApiError::Unauthorized(detail)) => dpop_invalid_token(detail),
+            (_, e) => e,
+        };
         let verified = state
             .signer
             .verify(token, state.clock.now_utc())
@@ -62,6 +148,33 @@ impl FromRequestParts<AppState> for CurrentUser {
                 TokenError::Invalid => fail(Failure::InvalidToken),
             })?;
         let claims = verified.claims;
+        if state.config.dpop {
+            match (scheme, claims.jkt()) {
+                (AuthScheme::Bearer, None) => {} // an unbound token: as without --dpop
+                (AuthScheme::Bearer, Some(_)) => {
+                    return Err(dpop_invalid_token(
+                        "DPoP-bound token must be sent as Authorization: DPoP",
+                    ))
+                }
+                (AuthScheme::Dpop, None) => {
+                    return Err(dpop_invalid_token(
+                        "Token is not DPoP-bound; send it as Authorization: Bearer",
+                    ))
+                }
+                (AuthScheme::Dpop, Some(jkt)) => {
+                    let proof =
+                        check_proof(parts, state, Some(token)).map_err(ProofError::at_resource)?;
+                    if proof.jkt != jkt {
+                        return Err(ApiError::Dpop {
+                            status: StatusCode::UNAUTHORIZED,
+                            error: "invalid_dpop_proof",
+                            description: "DPoP proof key does not match the token's cnf.jkt",
+                            challenge: true,
+                        });
+                    }
+                }
+            }
+        }
         match (profile, claims.kind.as_deref()) {
             (Profile::V1, None) | (_, Some(ACCESS)) => {}
             _ => return Err(fail(Failure::WrongTokenType)),
@@ -186,6 +299,11 @@ mod tests {
         assert_eq!(bearer_token(&h), None);
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
         assert_eq!(bearer_token(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("DPoP abc"));
+        assert_eq!(bearer_token(&h), None);
+        assert_eq!(authorization(&h), Some((AuthScheme::Dpop, "abc")));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("dpop  x "));
+        assert_eq!(authorization(&h), Some((AuthScheme::Dpop, "x")));
     }
 
     #[test]

@@ -15,10 +15,10 @@ use crate::{
     config::Profile,
     db::{self, NewUser, RefreshOutcome, RefreshRow, User},
     error::{ApiError, FieldError},
-    extract::{cookie, ActiveUser, AdminUser, ClientIp, CurrentUser},
+    extract::{cookie, ActiveUser, AdminUser, ClientIp, CurrentUser, TokenProof},
     profile::Failure,
     state::AppState,
-    tokens::{random_id, TokenClaims, TokenError, V1Claims, ACCESS, REFRESH},
+    tokens::{random_id, Confirmation, TokenClaims, TokenError, V1Claims, ACCESS, REFRESH},
 };
 
 /// Name of the refresh cookie in cookie mode.
@@ -173,11 +173,20 @@ fn too_many_attempts(secs: u64) -> ApiError {
     }
 }
 
-/// Signs an access token for the standard or minimal profile.
+/// The `cnf` claim binding a token to the DPoP key with thumbprint `jkt`.
+fn confirmation(jkt: Option<&str>) -> Option<Confirmation> {
+    jkt.map(|jkt| Confirmation {
+        jkt: jkt.to_owned(),
+    })
+}
+
+/// Signs an access token for the standard or minimal profile, bound to the DPoP key `jkt`
+/// when there is one.
 fn access_token(
     state: &AppState,
     user: &User,
     sid: Option<String>,
+    jkt: Option<&str>,
     now: i64,
 ) -> Result<String, ApiError> {
     let sub = match state.config.profile {
@@ -191,6 +200,7 @@ fn access_token(
         role: Some(user.role.clone()),
         email: Some(user.email.clone()),
         sid,
+        cnf: confirmation(jkt),
         ..TokenClaims::default()
     };
     let issued_at = now - duration_secs(state.config.iat_age);
@@ -212,9 +222,17 @@ fn refresh_claims(subject: String, jti: String, sid: Option<String>) -> TokenCla
     }
 }
 
-/// Signs a stored refresh token (the same row always gives the same string).
-fn refresh_token(state: &AppState, subject: String, row: &RefreshRow) -> Result<String, ApiError> {
-    let claims = refresh_claims(subject, row.jti.clone(), Some(row.session_id.clone()));
+/// Signs a stored refresh token (the same row and key always give the same string). With
+/// DPoP the key is the session's: login binds it and every refresh must prove the same one,
+/// so the token itself (`cnf.jkt`) is where it is kept, not the database.
+fn refresh_token(
+    state: &AppState,
+    subject: String,
+    row: &RefreshRow,
+    jkt: Option<&str>,
+) -> Result<String, ApiError> {
+    let mut claims = refresh_claims(subject, row.jti.clone(), Some(row.session_id.clone()));
+    claims.cnf = confirmation(jkt);
     state.signer.sign(claims, row.issued_at, row.expires_at)
 }
 
@@ -252,18 +270,20 @@ fn clear_refresh_cookie(state: &AppState) -> Option<HeaderValue> {
 }
 
 /// The standard reply carrying a pair: in cookie mode the refresh token goes into the cookie
-/// and out of the body.
+/// and out of the body. `token_type` is `DPoP` for a DPoP-bound pair (RFC 9449 §5).
 fn standard_pair_reply(
     state: &AppState,
     access: String,
     refresh: String,
+    bound: bool,
 ) -> Result<Response, ApiError> {
+    let token_type = if bound { "DPoP" } else { "bearer" };
     if state.config.cookie_mode {
         let cookie = refresh_cookie(state, &refresh, state.config.refresh_ttl.as_secs())?;
         let body = TokenReply {
             access_token: access,
             refresh_token: None,
-            token_type: "bearer",
+            token_type,
             expires_in: None,
         };
         Ok(([(header::SET_COOKIE, cookie)], no_store(Json(body))).into_response())
@@ -271,7 +291,7 @@ fn standard_pair_reply(
         let body = TokenReply {
             access_token: access,
             refresh_token: Some(refresh),
-            token_type: "bearer",
+            token_type,
             expires_in: None,
         };
         Ok(no_store(Json(body)).into_response())
@@ -289,10 +309,13 @@ fn no_store(body: impl IntoResponse) -> impl IntoResponse {
 // ---------------------------------------------------------------------------------------------
 // Standard profile
 
-/// `POST /auth/login` (standard): a new session and its first pair.
+/// `POST /auth/login` (standard): a new session and its first pair. With `--dpop` the proof
+/// is checked before the password (a refused proof is not a failed login) and the pair is
+/// bound to its key.
 pub async fn login_standard(
     State(state): State<AppState>,
     ip: ClientIp,
+    TokenProof(proof): TokenProof,
     FormOrJson(form): FormOrJson<LoginForm>,
 ) -> Result<Response, ApiError> {
     let [username, password] = require(
@@ -308,18 +331,27 @@ pub async fn login_standard(
         .db
         .call(move |conn| db::create_session(conn, user_id, &row, keep))
         .await?;
-    let access = access_token(&state, &user, Some(first.session_id.clone()), now)?;
-    let refresh = refresh_token(&state, user.id.to_string(), &first)?;
-    standard_pair_reply(&state, access, refresh)
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
+    let access = access_token(&state, &user, Some(first.session_id.clone()), jkt, now)?;
+    let refresh = refresh_token(&state, user.id.to_string(), &first, jkt)?;
+    standard_pair_reply(&state, access, refresh, jkt.is_some())
 }
 
-/// `POST /auth/refresh` (standard): rotation with reuse detection.
+/// `POST /auth/refresh` (standard): rotation with reuse detection. With `--dpop` the proof
+/// must be by the key the refresh token is bound to, checked before anything is rotated.
 pub async fn refresh_standard(
     State(state): State<AppState>,
     headers: HeaderMap,
+    proof: Result<TokenProof, ApiError>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Response {
-    let result = refresh_standard_inner(&state, &headers, body).await;
+    let result = match proof {
+        Ok(TokenProof(proof)) => {
+            let jkt = proof.map(|p| p.jkt);
+            refresh_standard_inner(&state, &headers, body, jkt.as_deref()).await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(response) => response,
         Err(e) if state.config.cookie_mode && e.status() == StatusCode::UNAUTHORIZED => {
@@ -338,6 +370,7 @@ async fn refresh_standard_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: RefreshBody,
+    proof_jkt: Option<&str>,
 ) -> Result<Response, ApiError> {
     let presented = match body.refresh_token.filter(|t| !t.is_empty()) {
         Some(t) => t,
@@ -358,6 +391,19 @@ async fn refresh_standard_inner(
         Err(TokenError::Invalid) => return Err(invalid),
     };
     // The session row names the user; `sub` adds nothing to a token this server signed.
+    // Before the rotation: a refresh by the wrong key must not use the token up. It is not
+    // reuse either (the session stays): whoever holds a copy without the key can do nothing.
+    // 401 like a revoked token, which the SDK already takes as a final refusal.
+    if let (Some(bound), Some(proved)) = (claims.jkt(), proof_jkt) {
+        if bound != proved {
+            return Err(ApiError::Dpop {
+                status: StatusCode::UNAUTHORIZED,
+                error: "invalid_grant",
+                description: "Refresh token is bound to another DPoP key",
+                challenge: false,
+            });
+        }
+    }
     let (Some(REFRESH), Some(jti), Some(sid)) = (claims.kind.as_deref(), claims.jti, claims.sid)
     else {
         return Err(invalid);
@@ -387,9 +433,10 @@ async fn refresh_standard_inner(
             return Err(ApiError::Unauthorized("User not found or inactive"))
         }
     };
-    let access = access_token(state, &user, Some(row.session_id.clone()), now)?;
-    let refresh = refresh_token(state, user.id.to_string(), &row)?;
-    standard_pair_reply(state, access, refresh)
+    // An unbound refresh token refreshed with a proof (issued before `--dpop`) gets bound now.
+    let access = access_token(state, &user, Some(row.session_id.clone()), proof_jkt, now)?;
+    let refresh = refresh_token(state, user.id.to_string(), &row, proof_jkt)?;
+    standard_pair_reply(state, access, refresh, proof_jkt.is_some())
 }
 
 /// `POST /auth/logout` (standard): revokes the session of the bearer token (its access
@@ -610,7 +657,7 @@ pub async fn login_minimal(
     )?;
     let user = authenticate(&state, username, password, LoginBy::EmailOrUsername, ip).await?;
     let now = state.clock.now_secs();
-    let access = access_token(&state, &user, None, now)?;
+    let access = access_token(&state, &user, None, None, now)?;
     let refresh = if state.config.minimal_refresh_token {
         let claims = refresh_claims(user.username.clone(), random_id()?, None);
         Some(
@@ -662,7 +709,7 @@ pub async fn refresh_minimal(
     if !user.is_active {
         return Err(Failure::InactiveUser.answer(Profile::Minimal));
     }
-    let access = access_token(&state, &user, None, state.clock.now_secs())?;
+    let access = access_token(&state, &user, None, None, state.clock.now_secs())?;
     Ok(no_store(Json(TokenReply {
         access_token: access,
         refresh_token: None,

@@ -26,6 +26,7 @@
 //! | [`body`] | FastAPI-style bodies (form or JSON, 422 field errors); no state |
 //! | [`profile`] | paths and detail strings per profile |
 //! | [`tokens`] | claims, signing, verification |
+//! | [`dpop`] | `--dpop`: DPoP proof checks (RFC 9449), key thumbprints, replay cache, nonces |
 //! | [`db`] | schema, seed users, sessions, rotation with reuse detection, pruning |
 //! | [`ratelimit`] | failed-login windows per account and per address |
 //! | [`testmode`] | `--test-mode` only: `/__stats`, `/__reset`, `/__faults`, counts, faults |
@@ -37,6 +38,7 @@ pub mod body;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod handlers;

@@ -6,6 +6,7 @@ use crate::{
     clock::Clock,
     config::{Config, MIN_SECRET_LEN},
     db::{self, Db},
+    dpop::Dpop,
     error::ApiError,
     passwords::Passwords,
     ratelimit::LoginLimiter,
@@ -27,6 +28,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// "Now".
     pub clock: Clock,
+    /// DPoP replay cache and nonces (idle without `--dpop`).
+    pub dpop: Arc<Dpop>,
 }
 
 /// Why the state could not be built.
@@ -69,7 +72,10 @@ impl AppState {
                 "the signing secret must be at least {MIN_SECRET_LEN} bytes"
             )));
         }
+        let dpop = Dpop::new(config.dpop_nonce, clock.now_ms())
+            .map_err(|_| StateError("cannot make a DPoP nonce (see the log)".into()))?;
         Ok(Self {
+            dpop: Arc::new(dpop),
             limiter: Arc::new(LoginLimiter::new(config.login_limits)),
             signer: Arc::new(Signer::new(secret.as_bytes())),
             passwords: Arc::new(passwords),

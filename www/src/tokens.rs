@@ -49,6 +49,23 @@ pub struct TokenClaims {
     /// v1: role names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// `--dpop`: the key the token is bound to (RFC 9449 §6, RFC 7800).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+impl TokenClaims {
+    /// The thumbprint of the DPoP key the token is bound to, if it is bound.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
+}
+
+/// The `cnf` claim of a DPoP-bound token: `{"jkt": "<RFC 7638 thumbprint>"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// base64url SHA-256 JWK thumbprint of the client's proof key.
+    pub jkt: String,
 }
 
 /// Seed 001's payload: `{id, email, roles, exp}` with `exp` a float (PyJWT with

@@ -10,6 +10,8 @@
 //!   without a response (`"drop": true`; add `"after_processing": true` to handle the request
 //!   first and lose only the response), or, with neither, are served normally after the
 //!   delay. `GET /__faults` lists what is pending.
+//! - `POST /__dpop-nonce` (with `--dpop-nonce`) → `{"nonce": "…"}`: a new DPoP nonce at once;
+//!   every nonce handed out before is stale from then on.
 //!
 //! None of this is in the production state: [`install`] makes one [`TestTools`] per router
 //! and hands it to the middlewares as their state and to the `/__*` handlers as an
@@ -56,6 +58,7 @@ pub fn install(
         .route("/__stats", get(get_stats))
         .route("/__reset", post(reset))
         .route("/__faults", get(list_faults).post(arm_fault))
+        .route("/__dpop-nonce", post(new_dpop_nonce))
         .layer(Extension(Arc::clone(&tools)));
     let api = api
         .layer(middleware::from_fn_with_state(
@@ -151,8 +154,20 @@ async fn reset(
         .call(move |conn| db::reset(conn, &passwords, now))
         .await?;
     state.limiter.clear();
+    state.dpop.clear_replay_cache();
     tools.clear();
     Ok(Json(json!({ "message": "reset" })))
+}
+
+/// `POST /__dpop-nonce`: replaces the DPoP nonce now, so that tests need not wait
+/// `NONCE_ROTATION_SECS` to see a stale one. 400 without `--dpop-nonce`.
+async fn new_dpop_nonce(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match state.dpop.force_new_nonce(state.clock.now_ms())? {
+        Some(nonce) => Ok(Json(json!({ "nonce": nonce }))),
+        None => Err(ApiError::BadRequest("The server runs without --dpop-nonce")),
+    }
 }
 
 /// The body of `POST /__faults`.
