@@ -135,6 +135,10 @@ export interface AuthClientOptions {
     /** Statuses that mean "this token was refused" (refresh, then replay once); must include 401.
      *  Default `[401]`; flask-jwt-extended also uses 422. */
     tokenErrorStatuses?: number[];
+    /** Bind the tokens to a key pair this browser cannot export (DPoP, RFC 9449), when the server
+     *  supports it: every login, refresh and request with the token carries a fresh proof. Needs
+     *  WebCrypto and IndexedDB (the constructor throws `config` without them). Default `false`. */
+    dpop?: boolean;
 }
 
 /** One server call of `logout()`. */
@@ -189,6 +193,9 @@ export interface Diagnostics {
     refreshCount: number;
     consecutiveFailures: number;
     retryNotBefore: number | null;
+    /** With `dpop: true`: whether the session's token is DPoP-bound, and the key's RFC 7638
+     *  thumbprint (`null` until a proof needed the key). The key itself never appears. */
+    dpop: { bound: boolean; thumbprint: string | null } | null;
 }
 
 
@@ -235,6 +242,7 @@ export interface InitOutput {
     readonly core_allowsOrigin: (a: number, b: any, c: any) => number;
     readonly core_claims: (a: number) => any;
     readonly core_diagnostics: (a: number) => any;
+    readonly core_dpopBound: (a: number) => number;
     readonly core_expiresAt: (a: number) => any;
     readonly core_failed: (a: number, b: number, c: any, d: any, e: number) => any;
     readonly core_getAccessToken: (a: number, b: number) => any;

@@ -293,6 +293,103 @@ async function benchFetch(page, origin) {
   };
 }
 
+// 3b. DPoP (`dpop: true`, the companion server with `--dpop`): the µs of one proof made with
+// the same WebCrypto calls as the driver (src/js/driver/dpop.js: SHA-256 of the token for `ath`,
+// an ES256 signature), and client.fetch against a raw fetch that carries such a proof, made with
+// the client's own key (read from IndexedDB, where the client keeps it), ABBA as in section 3.
+async function benchDpop(browser) {
+  const server = await startServer(["--dpop"]);
+  const context = await benchContext(browser);
+  try {
+    const page = await openBenchPage(context, server.url);
+    await loadLibraries(page);
+    await page.evaluate(async () => {
+      window.client = new window.tk.AuthClient({ baseUrl: location.origin, dpop: true });
+      await window.client.login("user", "user-password");
+      const pair = await new Promise((resolve, reject) => {
+        const opening = indexedDB.open("tokenkeeper-dpop");
+        opening.onerror = () => reject(opening.error);
+        opening.onsuccess = () => {
+          const request = opening.result.transaction("keys").objectStore("keys").get("tokenkeeper");
+          request.onsuccess = () => resolve(request.result);
+        };
+      });
+      const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+      const b64 = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      const utf8 = (text) => new TextEncoder().encode(text);
+      const header = b64(utf8(JSON.stringify({ typ: "dpop+jwt", alg: "ES256", jwk: { kty, crv, x, y } })));
+      window.rawProof = async (method, url, token) => {
+        const ath = b64(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(token))));
+        const claims = { jti: b64(crypto.getRandomValues(new Uint8Array(16))), htm: method, htu: url, iat: Math.floor(Date.now() / 1000), ath };
+        const input = `${header}.${b64(utf8(JSON.stringify(claims)))}`;
+        const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, utf8(input));
+        return `${input}.${b64(new Uint8Array(signature))}`;
+      };
+    });
+    const proofOnce = () =>
+      page.evaluate(async (iters) => {
+        const token = await window.client.getAccessToken();
+        const url = `${location.origin}/auth/me`;
+        const t0 = performance.now();
+        for (let i = 0; i < iters; i++) await window.rawProof("GET", url, token);
+        return ((performance.now() - t0) * 1000) / iters;
+      }, FETCH_BLOCK * 4);
+    const fetchOnce = (clientFirst) =>
+      page.evaluate(
+        async ({ block, clientFirst }) => {
+          const token = await window.client.getAccessToken();
+          const url = `${location.origin}/auth/me`;
+          const raw = async () => {
+            const proof = await window.rawProof("GET", url, token);
+            const r = await fetch("/auth/me", { headers: { Authorization: `DPoP ${token}`, DPoP: proof } });
+            if (r.status !== 200) throw new Error(`raw fetch with a proof: ${r.status}`);
+            await r.arrayBuffer();
+          };
+          const viaClient = async () => {
+            const r = await window.client.fetch("/auth/me");
+            if (r.status !== 200) throw new Error(`client.fetch with DPoP: ${r.status}`);
+            await r.arrayBuffer();
+          };
+          const sums = { raw: 0, client: 0 };
+          for (let i = 0; i < block; i++) {
+            const pair = (i + (clientFirst ? 1 : 0)) % 2 ? ["client", "raw"] : ["raw", "client"];
+            for (const which of pair) {
+              const t0 = performance.now();
+              await (which === "raw" ? raw() : viaClient());
+              sums[which] += performance.now() - t0;
+            }
+          }
+          return { raw: (sums.raw * 1000) / block, client: (sums.client * 1000) / block };
+        },
+        { block: FETCH_BLOCK, clientFirst },
+      );
+    await proofOnce();
+    await fetchOnce(false);
+    const proof = [];
+    const raw = [];
+    const client = [];
+    for (let round = 0; round < RUNS; round++) {
+      proof.push(await proofOnce());
+      const r = await fetchOnce(round % 2 === 1);
+      raw.push(r.raw);
+      client.push(r.client);
+    }
+    if (page.errors.length) throw new Error(`page errors: ${page.errors.join("; ")}`);
+    return {
+      proofMicros: stats(proof),
+      raw: stats(raw),
+      client: stats(client),
+      overhead: stats(client.map((c, i) => c / raw[i] - 1)),
+      addedMicros: stats(client.map((c, i) => c - raw[i])),
+      block: FETCH_BLOCK,
+      rounds: RUNS,
+    };
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+}
+
 // 4. Import to constructed client.
 async function benchImport(browser, origin) {
   const once = async (page) =>
@@ -428,6 +525,11 @@ try {
   if (page.errors.length) throw new Error(`page errors: ${page.errors.join("; ")}`);
   await context.close();
 
+  if (wanted("dpop")) {
+    l = load();
+    log(`DPoP proofs and client.fetch (load ${l})`);
+    result.sections.dpop = { load: l, ...(await benchDpop(browser)) };
+  }
   if (wanted("import")) {
     l = load();
     log(`import to client (load ${l})`);

@@ -58,7 +58,7 @@ snippets.forEach((file, index) => {
 // The JavaScript driver (src/js/driver/): the public `AuthClient` and the adapters it runs the
 // core's effects with. Its files share one function scope after the glue, where they see the
 // glue's `Core` (the wasm core) and `AuthError`; only `AuthClient` leaves it.
-const DRIVER_FILES = ["util.js", "storage.js", "lock.js", "tabs.js", "page.js", "http.js", "client.js"];
+const DRIVER_FILES = ["util.js", "storage.js", "lock.js", "tabs.js", "page.js", "http.js", "dpop.js", "client.js"];
 const driverDir = fileURLToPath(new URL("../src/js/driver/", import.meta.url));
 const driver = DRIVER_FILES.map((file) => {
   const source = readFileSync(join(driverDir, file), "utf8");

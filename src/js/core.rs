@@ -114,6 +114,13 @@ impl Core {
         self.machine.ready_access_token(now()).map(str::to_owned)
     }
 
+    /// Whether the session's access token is DPoP-bound (`token_type: "DPoP"` or `cnf.jkt`): the
+    /// driver then sends it as `Authorization: DPoP` with a proof.
+    #[wasm_bindgen(js_name = dpopBound)]
+    pub fn dpop_bound(&self) -> bool {
+        self.machine.session().is_some_and(|s| s.is_dpop_bound())
+    }
+
     /// The current `Session`, or `null`.
     pub fn session(&self) -> JsValue {
         optional_session(self.machine.session())

@@ -44,6 +44,10 @@ export interface AuthClientOptions {
   /** Statuses that mean "this token was refused" (refresh, then replay once); must include 401.
    *  Default `[401]`; flask-jwt-extended also uses 422. */
   tokenErrorStatuses?: number[];
+  /** Bind the tokens to a key pair this browser cannot export (DPoP, RFC 9449), when the server
+   *  supports it: every login, refresh and request with the token carries a fresh proof. Needs
+   *  WebCrypto and IndexedDB (the constructor throws `config` without them). Default `false`. */
+  dpop?: boolean;
 }
 
 /** One server call of `logout()`. */
@@ -98,6 +102,9 @@ export interface Diagnostics {
   refreshCount: number;
   consecutiveFailures: number;
   retryNotBefore: number | null;
+  /** With `dpop: true`: whether the session's token is DPoP-bound, and the key's RFC 7638
+   *  thumbprint (`null` until a proof needed the key). The key itself never appears. */
+  dpop: { bound: boolean; thumbprint: string | null } | null;
 }
 "#;
 

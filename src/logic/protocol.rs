@@ -178,6 +178,19 @@ impl HttpRequest {
         self
     }
 
+    /// The request with `access_token` sent as a DPoP-bound token (`Authorization: DPoP`, RFC
+    /// 9449 section 7.1) instead of a bearer one; the driver adds the proof. Other credentials (a
+    /// refresh token in `Authorization`) stay as they are.
+    pub fn with_dpop_scheme(mut self, access_token: &str) -> Self {
+        let bearer = format!("Bearer {access_token}");
+        for (name, value) in &mut self.headers {
+            if name.eq_ignore_ascii_case("Authorization") && *value == bearer {
+                *value = format!("DPoP {access_token}");
+            }
+        }
+        self
+    }
+
     /// The body as the text `fetch` sends, `None` for no body.
     pub fn body_text(&self) -> Option<String> {
         match &self.body {
@@ -289,6 +302,9 @@ pub struct TokenReply {
     pub expires_in: Option<Duration>,
     /// The server's clock when it answered (the reply's `Date` header), when readable.
     pub server_date: Option<Timestamp>,
+    /// The reply's `token_type` is `DPoP` (RFC 9449 section 5): the access token is bound to the
+    /// client's key and goes out as `Authorization: DPoP`, with a proof.
+    pub dpop: bool,
 }
 
 impl fmt::Debug for TokenReply {
@@ -766,6 +782,7 @@ pub fn parse_token_reply(
         refresh_token,
         expires_in,
         server_date: reply.date.as_deref().and_then(parse_http_date),
+        dpop: matches!(object.get("token_type"), Some(Json::String(kind)) if kind.eq_ignore_ascii_case("dpop")),
     })
 }
 
@@ -1055,6 +1072,7 @@ mod tests {
             refresh_token: Some("sekrit-refresh".into()),
             expires_in: None,
             server_date: None,
+            dpop: false,
         };
         assert!(!format!("{tokens:?}").contains("sekrit"));
     }
@@ -1081,6 +1099,7 @@ mod tests {
                 refresh_token: Some("r".into()),
                 expires_in: Some(Duration::from_secs(1800)),
                 server_date: None,
+                dpop: false,
             })
         );
         // Minimal servers: no refresh token; odd expires_in shapes.

@@ -36,6 +36,15 @@ function endpointUrl(url) {
   }
 }
 
+/** The `config` error of a `dpop` option that cannot be honoured, or null. DPoP never falls back
+ *  to bearer tokens: an app that asked for it gets an error instead. */
+function dpopProblem(option, inMemory) {
+  if (option === undefined || option === null || option === false) return null;
+  if (option !== true) return new AuthError("config", "option `dpop`: expected a boolean");
+  const missing = dpopUnsupported(inMemory);
+  return missing ? new AuthError("config", `dpop: true needs ${missing}, which this environment lacks; tokenkeeper does not fall back to bearer tokens`) : null;
+}
+
 /** The message of a thrown AuthError (or of anything else thrown, by its name). */
 function messageOf(error) {
   return typeof error?.message === "string" ? error.message : errorName(error);
@@ -86,6 +95,8 @@ export class AuthClient {
   #refusals;
   #disposed = false;
   #freed = false;
+  /** The DPoP prover (dpop.js), with `dpop: true`. */
+  #dpop = null;
 
   /**
    * Creates a client and restores a stored session (synchronously for `"local"`, `"session"`
@@ -93,6 +104,7 @@ export class AuthClient {
    */
   constructor(options) {
     let storageOption;
+    let dpopOption;
     let rest = options;
     if (typeof options === "object" && options !== null) {
       try {
@@ -100,9 +112,12 @@ export class AuthClient {
       } catch {
         // A getter that throws gives no storage: the default.
       }
-      // The core reads the rest (serde cannot carry an adapter object).
+      // The core reads the rest: the storage adapter is an object serde cannot carry, and DPoP
+      // is this driver's (its key and proofs; the core learns which tokens are bound from them).
       rest = Object.assign({}, options);
+      dpopOption = rest.dpop;
       delete rest.storage;
+      delete rest.dpop;
     }
     let choice;
     let choiceError;
@@ -116,14 +131,16 @@ export class AuthClient {
     // it decides about cross-tab locking from the storage in use, after any fallback.
     const origin = pageOrigin();
     const core = new Core(rest, store.kind, origin, Math.random() * Number.MAX_SAFE_INTEGER);
-    if (choiceError) {
+    const dpopError = choiceError ?? dpopProblem(dpopOption, store.kind === "memory");
+    if (dpopError) {
       core.free();
-      throw choiceError;
+      throw dpopError;
     }
     if (warning) warn(warning);
     this.#core = core;
     this.#store = store;
     this.#key = core.storageKey();
+    if (dpopOption) this.#dpop = new DpopProver(this.#key, store.kind === "memory");
     this.#pageOrigin = origin;
     this.#refusals = core.tokenStatuses();
     this.#tokenEndpoints = core.tokenEndpoints().map(endpointUrl).filter((url) => url !== null);
@@ -161,7 +178,14 @@ export class AuthClient {
    * when that call fails.
    */
   logout() {
-    return this.#call("logout").then(() => undefined);
+    const done = this.#call("logout");
+    // DPoP: the key goes with the session, whatever the server said; the next login makes a new one.
+    if (!this.#dpop) return done.then(() => undefined);
+    const removeKey = () => this.#dpop.remove().catch((error) => warn(`the DPoP key could not be deleted (${errorName(error)})`));
+    return done.then(
+      () => removeKey(),
+      (error) => removeKey().then(() => Promise.reject(error)),
+    );
   }
 
   /** The access token, refreshed first when expiring; `null` when signed out. */
@@ -250,7 +274,10 @@ export class AuthClient {
    * refresh count.
    */
   getDiagnostics() {
-    return this.#core.diagnostics();
+    const diagnostics = this.#core.diagnostics();
+    // The key's thumbprint (RFC 7638), never the key; null until a proof needed the key.
+    diagnostics.dpop = this.#dpop ? { bound: this.#core.dpopBound(), thumbprint: this.#dpop.thumbprint } : null;
+    return diagnostics;
   }
 
   /**
@@ -349,7 +376,7 @@ export class AuthClient {
         return;
       }
       case "send":
-        sendCoreRequest(job).then(
+        this.#sendCoreRequest(job).then(
           (reply) => this.#dispatch("response", job.request, reply.status, reply.contentType, reply.body, reply.retryAfter, reply.date),
           (error) => {
             // Anything but an exchange error would be a bug here: still no response, never a hang.
@@ -372,6 +399,8 @@ export class AuthClient {
         clearTimeout(this.#timer);
         return;
       case "emit":
+        // The session ended here or in another tab: its key may be gone; load it afresh.
+        if (this.#dpop && job.session === null) this.#dpop.forget();
         for (const entry of this.#listeners.filter((entry) => entry.ready)) callListener(entry.listener, job.event, job.session);
         return;
       case "initial": {
@@ -481,13 +510,14 @@ export class AuthClient {
   /** Sends a copy of `request` with `token`; on a refusal (`tokenErrorStatuses`) replays it once
    *  with a newer token (refreshing once if none is in hand), else resolves with the refusal. */
   #sendWithToken(request, token) {
-    let attempt;
+    const send = (token) => (this.#dpop && this.#core.dpopBound() ? this.#sendWithProof(request, token) : sendAppRequest(withToken(request, token)));
+    let sent;
     try {
-      attempt = withBearer(request, token);
+      sent = send(token);
     } catch (error) {
       return Promise.reject(error);
     }
-    return sendAppRequest(attempt).then(async (response) => {
+    return sent.then(async (response) => {
       if (!this.#refusals.includes(response.status)) return response;
       let fresh = null;
       try {
@@ -495,8 +525,48 @@ export class AuthClient {
       } catch {
         // No newer token: the caller gets the refusal itself.
       }
-      return typeof fresh === "string" ? sendAppRequest(withBearer(request, fresh)) : response;
+      return typeof fresh === "string" ? send(fresh) : response;
     });
+  }
+
+  /** Sends a copy of `request` with a DPoP-bound `token` and a fresh proof; a `use_dpop_nonce`
+   *  answer (or a refused proof from a clock that was off) gets one retry with a new proof. */
+  async #sendWithProof(request, token) {
+    const dpop = this.#dpop;
+    for (let attempt = 1; ; attempt++) {
+      const before = dpop.state(request.url);
+      let proof;
+      try {
+        proof = await dpop.proof(request.method, request.url, token);
+      } catch (error) {
+        throw new AuthError("network", `no DPoP proof could be made (${errorName(error)})`);
+      }
+      const response = await sendAppRequest(withToken(request, token, "DPoP", proof));
+      dpop.learn(request.url, response.headers.get("DPoP-Nonce"), response.headers.get("Date"));
+      const reply = { status: response.status, challenge: response.headers.get("WWW-Authenticate") ?? "" };
+      if (attempt > 1 || !dpop.retries(reply, before, request.url)) return response;
+    }
+  }
+
+  /** Sends one request of the core; with DPoP, with a proof (bound to the access token that
+   *  request carries as `DPoP`), and with one retry for a new nonce or a corrected clock. */
+  async #sendCoreRequest(job) {
+    const dpop = this.#dpop;
+    if (!dpop) return sendCoreRequest(job);
+    const authorization = job.headers.find(([name]) => name.toLowerCase() === "authorization")?.[1];
+    const token = authorization?.startsWith("DPoP ") ? authorization.slice(5) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      const before = dpop.state(job.url);
+      let proof;
+      try {
+        proof = await dpop.proof(job.method, job.url, token);
+      } catch (error) {
+        throw exchangeError("network", `${job.endpoint} request had no DPoP proof (${errorName(error)})`);
+      }
+      const reply = await sendCoreRequest(job, [["DPoP", proof]]);
+      dpop.learn(job.url, reply.nonce, reply.date);
+      if (attempt > 1 || !dpop.retries(reply, before, job.url)) return reply;
+    }
   }
 }
 

@@ -17,9 +17,10 @@ function exchangeError(code, message, status) {
   return { code, message, status };
 }
 
-/** Sends one request of the core (a "send" effect) and resolves with the reply
- *  `{ status, contentType, body, retryAfter, date }`, or rejects with an exchangeError. */
-async function sendCoreRequest(effect) {
+/** Sends one request of the core (a "send" effect), with `extraHeaders` ([name, value] pairs:
+ *  a DPoP proof), and resolves with the reply `{ status, contentType, body, retryAfter, date,
+ *  nonce, challenge }`, or rejects with an exchangeError. */
+async function sendCoreRequest(effect, extraHeaders = []) {
   const { endpoint } = effect;
   let controller;
   try {
@@ -33,7 +34,7 @@ async function sendCoreRequest(effect) {
     timer = setTimeout(resolve, Math.min(effect.timeout, MAX_TIMER_DELAY), TIMED_OUT);
   });
   try {
-    const exchanging = exchange(effect, controller.signal);
+    const exchanging = exchange(effect, controller.signal, extraHeaders);
     // Once the timeout has won, a late failure of the exchange is nobody's to handle.
     exchanging.catch(() => {});
     const reply = await Promise.race([exchanging, timedOut]);
@@ -48,13 +49,13 @@ async function sendCoreRequest(effect) {
 const TIMED_OUT = Symbol("timed out");
 
 /** Builds, sends and reads one request: everything the timeout covers. */
-async function exchange(effect, signal) {
+async function exchange(effect, signal, extraHeaders) {
   const { endpoint } = effect;
   const failed = (what, error) => exchangeError("network", `${endpoint} request ${what} (${errorName(error)})`);
   let headers;
   try {
     headers = new Headers();
-    for (const [name, value] of effect.headers) headers.set(name, value);
+    for (const [name, value] of [...effect.headers, ...extraHeaders]) headers.set(name, value);
   } catch (error) {
     throw failed("could not be built", error);
   }
@@ -92,6 +93,9 @@ async function exchange(effect, signal) {
   const contentType = header("Content-Type");
   const retryAfter = header("Retry-After");
   const date = header("Date");
+  // DPoP (dpop.js): the server's next nonce, and why it refused a proof.
+  const nonce = header("DPoP-Nonce");
+  const challenge = header("WWW-Authenticate");
   let body;
   try {
     body = await response.text();
@@ -102,7 +106,7 @@ async function exchange(effect, signal) {
   if (body.length > MAX_REPLY_CHARS) {
     throw exchangeError("protocol", `${endpoint} reply is too large (${body.length} characters; at most ${MAX_REPLY_CHARS})`, status);
   }
-  return { status, contentType, body, retryAfter, date };
+  return { status, contentType, body, retryAfter, date, nonce, challenge };
 }
 
 /** The error of an app request that got no response. */
@@ -130,8 +134,9 @@ function sendAppRequest(request) {
   );
 }
 
-/** A copy of `request` carrying `token`; the original stays unsent, so it can be replayed. */
-function withBearer(request, token) {
+/** A copy of `request` carrying `token` (as `scheme`, with a DPoP `proof` when given); the
+ *  original stays unsent, so it can be replayed. */
+function withToken(request, token, scheme = "Bearer", proof = undefined) {
   let attempt;
   try {
     attempt = request.clone();
@@ -139,7 +144,8 @@ function withBearer(request, token) {
     throw new AuthError("config", "the request body was already used; it cannot be sent");
   }
   try {
-    attempt.headers.set("Authorization", `Bearer ${token}`);
+    attempt.headers.set("Authorization", `${scheme} ${token}`);
+    if (proof) attempt.headers.set("DPoP", proof);
   } catch {
     throw new AuthError("config", "this request cannot carry an Authorization header (no-cors mode?)");
   }

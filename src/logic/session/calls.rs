@@ -179,7 +179,9 @@ impl SessionMachine {
         }) else {
             return;
         };
-        self.send_replaced_logouts(&tokens.access_token, tokens.refresh_token.as_deref(), out);
+        let dpop = super::value::reply_is_dpop_bound(&tokens);
+        let refresh_token = tokens.refresh_token.as_deref();
+        self.send_replaced_logouts(&tokens.access_token, refresh_token, dpop, out);
     }
 
     /// A login made while signed in replaces the session here, and must not leave the old one
@@ -190,7 +192,8 @@ impl SessionMachine {
         let Some(old) = replaced.filter(|old| old.access_token != by.access_token) else {
             return;
         };
-        self.send_replaced_logouts(&old.access_token, old.refresh_token.as_deref(), out);
+        let (access_token, refresh_token) = (&old.access_token, old.refresh_token.as_deref());
+        self.send_replaced_logouts(access_token, refresh_token, old.dpop, out);
     }
 
     /// Sends the logout calls for tokens this client no longer holds; their replies answer no
@@ -199,9 +202,15 @@ impl SessionMachine {
         &mut self,
         access_token: &str,
         refresh_token: Option<&str>,
+        dpop: bool,
         out: &mut Vec<Effect>,
     ) {
         for http in protocol::logout_replaced_requests(&self.config, access_token, refresh_token) {
+            let http = if dpop {
+                http.with_dpop_scheme(access_token)
+            } else {
+                http
+            };
             let request = self.next_request();
             out.push(Effect::Send { request, http });
         }
@@ -228,6 +237,11 @@ impl SessionMachine {
         }
         // `logout()` settles when the last of its calls is answered.
         for http in calls {
+            let http = if session.dpop {
+                http.with_dpop_scheme(&session.access_token)
+            } else {
+                http
+            };
             let request = self.next_request();
             self.logouts.push((request, op));
             out.push(Effect::Send { request, http });

@@ -35,6 +35,7 @@ impl Session {
             refresh_expires_at: self.refresh_expires_at.map(Timestamp::as_millis),
             api: api.map(str::to_owned),
             retry: retry.map(SharedRetry::to_json),
+            dpop: self.dpop,
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
         // storage error, never as a wrong session.
@@ -61,6 +62,7 @@ impl Session {
         let claims = decode_unverified(&persisted.access_token)
             .map_err(|err| garbage("the access token is malformed").with_source(err))?
             .into_claims();
+        let dpop = persisted.dpop || super::value::has_key_confirmation(&claims);
         let session = Self {
             access_token: persisted.access_token,
             refresh_token: persisted.refresh_token.filter(|token| !token.is_empty()),
@@ -74,6 +76,7 @@ impl Session {
                 .map_or(ClockSource::None, ClockSource::from_name),
             refresh_expires_at: persisted.refresh_expires_at.map(Timestamp::from_millis),
             lineage: persisted.sid,
+            dpop,
         };
         Ok((session, persisted.api))
     }
@@ -112,6 +115,13 @@ struct PersistedSession {
     /// a malformed value costs the hint, never the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retry: Option<Json>,
+    /// The token reply said `token_type: "DPoP"` (a `cnf.jkt` claim says so on its own).
+    #[serde(default, skip_serializing_if = "is_false")]
+    dpop: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// A tab's failed refreshes of the stored session, stored with it so that the other tabs back

@@ -24,6 +24,8 @@ pub struct Session {
     pub(super) clock_source: ClockSource,
     pub(super) refresh_expires_at: Option<Timestamp>,
     pub(super) lineage: String,
+    /// The access token is DPoP-bound ([`Session::is_dpop_bound`]).
+    pub(super) dpop: bool,
 }
 
 impl Session {
@@ -40,6 +42,7 @@ impl Session {
         lineage: &str,
     ) -> Result<Self, AuthError> {
         let claims = decode_unverified(&tokens.access_token)?.into_claims();
+        let dpop = tokens.dpop || has_key_confirmation(&claims);
         let timing = TokenTiming::at_receipt(&ClockEvidence {
             received_at,
             server_date: tokens.server_date,
@@ -67,6 +70,7 @@ impl Session {
             clock_source: timing.clock_source,
             refresh_expires_at,
             lineage: lineage.to_owned(),
+            dpop,
         })
     }
 
@@ -153,6 +157,32 @@ impl fmt::Debug for Session {
             .field("clock_source", &self.clock_source)
             .field("refresh_expires_at", &self.refresh_expires_at)
             .field("lineage", &self.lineage)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
+}
+
+impl Session {
+    /// Whether the access token is bound to the client's DPoP key (RFC 9449): the token reply
+    /// said `token_type: "DPoP"`, or the token confirms a key (`cnf.jkt`, which section 6.1
+    /// requires of JWT access tokens). Such a token goes out as `Authorization: DPoP` with a
+    /// proof, never as a bearer token.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.dpop
+    }
+}
+
+/// Whether the access token of `reply` is DPoP-bound, as [`Session::is_dpop_bound`] judges it.
+pub(super) fn reply_is_dpop_bound(reply: &TokenReply) -> bool {
+    reply.dpop
+        || decode_unverified(&reply.access_token)
+            .is_ok_and(|token| has_key_confirmation(token.claims()))
+}
+
+/// Whether `claims` confirm a DPoP key: a `cnf` object with a `jkt` string (RFC 9449 6.1).
+pub(super) fn has_key_confirmation(claims: &Claims) -> bool {
+    claims
+        .get("cnf")
+        .and_then(|cnf| cnf.get("jkt"))
+        .is_some_and(|jkt| matches!(jkt, crate::logic::json::Json::String(_)))
 }

@@ -4,6 +4,7 @@
 mod backoff;
 mod calls;
 mod contract;
+mod dpop;
 mod me;
 mod properties;
 mod refresh;
@@ -208,6 +209,7 @@ impl Fixture {
             refresh_token: Some("r-other".to_owned()),
             expires_in: None,
             server_date: None,
+            dpop: false,
         };
         Session::from_tokens(tokens, None, at(received), &lineage)
             .expect("token decodes")
@@ -324,6 +326,7 @@ fn stored_a1() -> String {
         refresh_token: Some("r1".into()),
         expires_in: None,
         server_date: None,
+        dpop: false,
     };
     Session::from_tokens(tokens, None, at(0.0), "login-1")
         .expect("decodes")

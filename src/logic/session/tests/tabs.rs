@@ -10,6 +10,7 @@ fn stored_by_another_api() -> String {
         refresh_token: Some("rx".into()),
         expires_in: None,
         server_date: None,
+        dpop: false,
     };
     Session::from_tokens(tokens, None, at(0.0), "other-login")
         .expect("decodes")
