@@ -88,7 +88,8 @@ for entry in "${feature_sets[@]}"; do
   if [[ "$name" == default ]]; then
     target_dir="${CARGO_TARGET_DIR:-$root/target}"
     src="$target_dir/wasm32-unknown-unknown/release/tokenkeeper.wasm"
-    if $build; then log "cargo build (release, wasm32, default features)"; src="$(cargo_wasm "$target_dir")"; fi
+    # The package's own features (scripts/build-pkg.sh): no Rust driver, talc.
+    if $build; then log "cargo build (release, wasm32, the package's features)"; src="$(cargo_wasm "$target_dir" --no-default-features --features talc-allocator)"; fi
     [[ -f "$src" ]] || { echo "no $src: run make build, or drop --no-build" >&2; exit 1; }
   else
     log "cargo build (release, wasm32, $flags) in ${BENCH_TARGET_DIR:-target/bench-features}"

@@ -1,5 +1,6 @@
 // Loads each wasm-bindgen output directory given on the command line in Node, with its own glue,
-// and checks that the module works: decodeClaims on a token, and an AuthClient constructed.
+// and checks that the module works: decodeClaims on a token, and the core (`Core`) constructed
+// and started.
 // Used by bench/size.sh on every wasm-opt output (wasm-opt is an extra step the release build
 // does not run, so its output must be shown to load before its size counts).
 //   node bench/lib/load-check.mjs DIR...   (a `--target nodejs` directory has "nodejs" in its path)
@@ -24,9 +25,13 @@ for (const dir of process.argv.slice(2)) {
     }
     const claims = tk.decodeClaims(token);
     if (claims.sub !== "42" || claims.exp !== exp) throw new Error(`decodeClaims gave ${JSON.stringify(claims)}`);
-    const client = new tk.AuthClient({ baseUrl: "http://127.0.0.1:9", storage: "memory", autoRefresh: false });
-    if (client.isAuthenticated() !== false) throw new Error("a new client is authenticated");
-    client.dispose();
+    // The raw wasm-bindgen output holds the core only; the package's `AuthClient` is the
+    // JavaScript driver that scripts/finish-pkg.mjs adds. So the core is constructed here.
+    const options = { baseUrl: "http://127.0.0.1:9", autoRefresh: false };
+    const core = new tk.Core(options, "memory", null, 1);
+    if (core.isAuthenticated() !== false) throw new Error("a new core is authenticated");
+    if (!Array.isArray(core.start(null, null))) throw new Error("start() gave no effects");
+    core.free();
     console.log(`load-check ok: ${dir}`);
   } catch (error) {
     failed += 1;

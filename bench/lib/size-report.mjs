@@ -146,7 +146,7 @@ if (result.pkg) {
   );
 }
 lines.push(
-  "**Per wasm-bindgen target** (default features, built from `target/wasm32-unknown-unknown/release/tokenkeeper.wasm`):",
+  "**Per wasm-bindgen target** (the package's features, `--no-default-features --features talc-allocator`, with the prebuilt standard library, built into `target/wasm32-unknown-unknown/release/tokenkeeper.wasm`; the JavaScript driver is not in these glue files, only in the package's):",
   "",
   "| target | .wasm variant | .wasm raw | .wasm gzip | .wasm brotli | glue raw | glue gzip | glue brotli | total gzip | total brotli |",
   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -166,7 +166,7 @@ lines.push(
       .join("; ") +
     ". Every `wasm-opt -Oz` module above was loaded in Node with its glue (web, nodejs) and decoded a token.",
   "",
-  "**Per cargo feature set** (target web, KB gzip -9 / brotli of .wasm + glue):",
+  "**Per cargo feature set** (target web, KB gzip -9 / brotli of .wasm + glue; `default` is the package's set, as above; the crate's `default` feature is `driver`, the Rust driver for Rust apps, which the package leaves out):",
   "",
   "| feature set | stripped .wasm raw | stripped: total gzip | stripped: total brotli | + wasm-opt: total gzip | + wasm-opt: total brotli |",
   "|---|---:|---:|---:|---:|---:|",

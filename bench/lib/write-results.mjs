@@ -119,6 +119,25 @@ function speedSection() {
       "",
     );
   }
+  if (s.dpop) {
+    const d = s.dpop;
+    lines.push(
+      `### DPoP (\`dpop: true\`, the companion server with \`--dpop\`; ${d.rounds} rounds × ${d.block} pairs, ABBA; ${loadNote(d.load)})`,
+      "",
+      "A proof is made with the same WebCrypto calls as the driver (src/js/driver/dpop.js): SHA-256 of the token for `ath`, " +
+        "one ES256 signature with the client's non-extractable key. The raw `fetch` carries such a proof, made with the " +
+        "client's own key (read from IndexedDB), so both sides pay for the same cryptography and the same server checks.",
+      "",
+      "| call | µs |",
+      "|---|---:|",
+      `| one proof (\`ath\` + ES256 signature) | ${spread(d.proofMicros, us)} |`,
+      `| raw \`fetch("/auth/me")\` with \`Authorization: DPoP\` and a fresh proof | ${spread(d.raw, us)} |`,
+      `| \`client.fetch("/auth/me")\` with \`dpop: true\` | ${spread(d.client, us)} |`,
+      `| added by \`client.fetch\` (µs) | ${spread(d.addedMicros, us)} |`,
+      `| **added by \`client.fetch\` (relative)** | ${spread(d.overhead, pct)} |`,
+      "",
+    );
+  }
   if (s.import) {
     const i = s.import;
     lines.push(
@@ -227,6 +246,14 @@ function budgetSection() {
         "`client.fetch` adds ≤ 5 % to a loopback call",
         `${pct(o.median)} [${pct(o.p25)}, ${pct(o.p75)}] on ${us(s.fetch.raw.median)} µs (${speed.server.kind} server; ${s.fetch.load})`,
         status(o.median <= 0.05, s.fetch.load),
+      ]);
+    }
+    if (s.dpop) {
+      const o = s.dpop.overhead;
+      rows.push([
+        "DPoP: µs per proof, and `client.fetch` against a raw fetch carrying a proof from the same WebCrypto calls (issue 19; reported, no numeric budget)",
+        `${us(s.dpop.proofMicros.median)} µs per proof; client.fetch ${pct(o.median)} [${pct(o.p25)}, ${pct(o.p75)}] on ${us(s.dpop.raw.median)} µs (${speed.server.kind} server; ${s.dpop.load})`,
+        "reported",
       ]);
     }
     if (s.import) {
