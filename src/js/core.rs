@@ -191,7 +191,7 @@ impl Core {
             .diagnostics(now())
             .last_error
             .filter(|error| error.code() == ErrorCode::Storage)
-            .map(|error| error.to_string());
+            .map(|error| error.full_message());
         effects
     }
 

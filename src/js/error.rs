@@ -22,5 +22,5 @@ pub fn auth_error(code: &str, message: &str, status: Option<u16>) -> JsValue {
 
 /// Converts a core error into the JS `AuthError` (message and status included, never a token).
 pub fn to_js(error: crate::logic::error::AuthError) -> JsValue {
-    auth_error(error.code().as_str(), &error.to_string(), error.status())
+    auth_error(error.code().as_str(), &error.full_message(), error.status())
 }

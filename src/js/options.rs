@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::logic::config::AuthClientOptions;
-use crate::logic::error::AuthError;
+use crate::logic::error::{fill, AuthError};
 use crate::logic::json::{Json, JsonObject};
 use crate::platform::js_to_json;
 
@@ -27,8 +27,9 @@ pub(crate) fn parse_options(options: &JsValue) -> Result<AuthClientOptions, Auth
         let Some(name) = entry.get(0).as_string().filter(|name| name != "storage") else {
             continue;
         };
-        let value = js_to_json(&entry.get(1))
-            .ok_or_else(|| AuthError::config(format!("option `{name}`: expected a JSON value")))?;
+        let value = js_to_json(&entry.get(1)).ok_or_else(|| {
+            AuthError::config(fill("option `{}`: expected a JSON value", &[&name]))
+        })?;
         // `logout` may be one call (an object): the reader takes a list.
         let value = match value {
             Json::Object(call) if name == "logout" => Json::Array(vec![Json::Object(call)]),

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::logic::error::AuthError;
+use crate::logic::error::{fill, AuthError};
 use crate::logic::session::{Diagnostics, Phase, Session};
 use crate::logic::time::Timestamp;
 use crate::logic::token::Claims;
@@ -51,7 +51,7 @@ pub(crate) fn diagnostics_to_js(d: &Diagnostics) -> JsValue {
     let last_error = d.last_error.as_ref().map(|error| {
         let object = js_sys::Object::new();
         set(&object, "code", error.code().as_str().into());
-        set(&object, "message", error.to_string().into());
+        set(&object, "message", error.full_message().into());
         set(
             &object,
             "status",
@@ -91,8 +91,9 @@ pub(crate) fn role_names(roles: &JsValue, method: &str) -> Result<Vec<String>, J
         })
         .flatten();
     names.ok_or_else(|| {
-        to_js(AuthError::config(format!(
-            "{method}() needs an array of role names (strings)"
+        to_js(AuthError::config(fill(
+            "{}() needs an array of role names (strings)",
+            &[method],
         )))
     })
 }

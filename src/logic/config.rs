@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::logic::error::AuthError;
+use crate::logic::error::{decimal, fill, AuthError};
 use crate::logic::logout::{LogoutBearer, LogoutCall, LogoutCallOptions, LogoutMethod};
 use crate::logic::roles::RoleClaims;
 
@@ -554,7 +554,7 @@ impl Config {
         let mut api_origins: Vec<String> = base.origin.iter().cloned().collect();
         for given in options.api_origins.unwrap_or_default() {
             let origin = parse_origin_only(&given).map_err(|why| {
-                AuthError::config(format!("apiOrigins entry is not an origin: {why}"))
+                AuthError::config(fill("apiOrigins entry is not an origin: {}", &[why]))
             })?;
             if !api_origins.contains(&origin) {
                 api_origins.push(origin);
@@ -730,19 +730,18 @@ fn resolve_logout(
                 AuthError::config("a logout call needs an endpoint: endpoints.logout is null")
             })?,
         };
-        let bad = |what: &str| AuthError::config(format!("logout.{what}"));
         let method = call
             .method()
-            .ok_or_else(|| bad("method must be \"POST\" or \"DELETE\""))?;
-        let bearer = call
-            .bearer()
-            .ok_or_else(|| bad("bearer must be \"access\", \"refresh\" or \"none\""))?;
+            .ok_or_else(|| AuthError::config("logout.method must be \"POST\" or \"DELETE\""))?;
+        let bearer = call.bearer().ok_or_else(|| {
+            AuthError::config("logout.bearer must be \"access\", \"refresh\" or \"none\"")
+        })?;
         let body = call
             .body()
-            .map_err(|()| bad("refreshToken must be \"json\" or \"form\""))?;
+            .map_err(|()| AuthError::config("logout.refreshToken must be \"json\" or \"form\""))?;
         if call.field.is_some() && body.is_none() {
-            return Err(bad(
-                "field names the body field of the refresh token: set logout.refreshToken too",
+            return Err(AuthError::config(
+                "logout.field names the body field of the refresh token: set logout.refreshToken too",
             ));
         }
         let resolved = LogoutCall {
@@ -834,7 +833,7 @@ fn name(option: &str, given: Option<String>, default: &str) -> Result<String, Au
     match given {
         None => Ok(default.to_owned()),
         Some(value) if value.trim().is_empty() => {
-            Err(AuthError::config(format!("{option} must not be empty")))
+            Err(AuthError::config(fill("{} must not be empty", &[option])))
         }
         Some(value) => Ok(value),
     }
@@ -845,15 +844,19 @@ fn seconds(option: &str, given: Option<f64>, default: Duration) -> Result<Durati
         return Ok(default);
     };
     if !value.is_finite() {
-        return Err(AuthError::config(format!(
-            "{option} must be a finite number"
+        return Err(AuthError::config(fill(
+            "{} must be a finite number",
+            &[option],
         )));
     }
     if value < 0.0 {
-        return Err(AuthError::config(format!("{option} must not be negative")));
+        return Err(AuthError::config(fill(
+            "{} must not be negative",
+            &[option],
+        )));
     }
     Duration::try_from_secs_f64(value)
-        .map_err(|_| AuthError::config(format!("{option} is too large")))
+        .map_err(|_| AuthError::config(fill("{} is too large", &[option])))
 }
 
 /// `baseUrl`, split into the origin (absent for a same-origin path) and a path prefix without a
@@ -866,7 +869,7 @@ struct BaseUrl {
 
 impl BaseUrl {
     fn parse(text: &str) -> Result<Self, AuthError> {
-        let bad = |why: &str| AuthError::config(format!("baseUrl {why}"));
+        let bad = |why: &str| AuthError::config(fill("baseUrl {}", &[why]));
         let text = text.trim();
         if text.is_empty() {
             return Err(bad("is required"));
@@ -875,14 +878,14 @@ impl BaseUrl {
             return Err(bad("must not have a query or fragment"));
         }
         if text.starts_with('/') && !text.starts_with("//") {
-            check_path(text).map_err(|why| bad(&why))?;
+            check_path(text).map_err(bad)?;
             return Ok(Self {
                 origin: None,
                 prefix: text.trim_end_matches('/').to_owned(),
             });
         }
-        let (origin, rest) = split_origin(text).map_err(|why| bad(&why))?;
-        check_path(rest).map_err(|why| bad(&why))?;
+        let (origin, rest) = split_origin(text).map_err(bad)?;
+        check_path(rest).map_err(bad)?;
         Ok(Self {
             origin: Some(origin),
             prefix: rest.trim_end_matches('/').to_owned(),
@@ -891,7 +894,7 @@ impl BaseUrl {
 
     /// An endpoint as a full URL: absolute URLs stand alone, paths go under the prefix.
     fn join(&self, option: &str, endpoint: &str) -> Result<String, AuthError> {
-        let bad = |why: &str| AuthError::config(format!("{option} {why}"));
+        let bad = |why: &str| AuthError::config(fill("{} {}", &[option, why]));
         let endpoint = endpoint.trim();
         if endpoint.is_empty() {
             return Err(bad("must not be empty"));
@@ -900,14 +903,14 @@ impl BaseUrl {
             return Err(bad("must not have a fragment"));
         }
         if has_scheme(endpoint) {
-            let (origin, rest) = split_origin(endpoint).map_err(|why| bad(&why))?;
-            check_path(rest).map_err(|why| bad(&why))?;
-            return Ok(format!("{origin}{rest}"));
+            let (origin, rest) = split_origin(endpoint).map_err(bad)?;
+            check_path(rest).map_err(bad)?;
+            return Ok([origin.as_str(), rest].concat());
         }
-        check_path(endpoint).map_err(|why| bad(&why))?;
+        check_path(endpoint).map_err(bad)?;
         let path = endpoint.trim_start_matches('/');
         let origin = self.origin.as_deref().unwrap_or("");
-        Ok(format!("{origin}{}/{path}", self.prefix))
+        Ok([origin, &self.prefix, "/", path].concat())
     }
 }
 
@@ -922,91 +925,91 @@ fn has_scheme(text: &str) -> bool {
 
 /// Paths may not hold whitespace or control characters: a URL with them is a typo, and the
 /// browser would percent-encode them silently.
-fn check_path(path: &str) -> Result<(), String> {
+fn check_path(path: &str) -> Result<(), &'static str> {
     if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err("must not contain spaces or control characters".to_owned())
+        Err("must not contain spaces or control characters")
     } else {
         Ok(())
     }
 }
 
 /// An origin as `URL.origin` would print it, rejecting anything with a path.
-fn parse_origin_only(text: &str) -> Result<String, String> {
+fn parse_origin_only(text: &str) -> Result<String, &'static str> {
     let (origin, rest) = split_origin(text.trim())?;
     if rest.is_empty() || rest == "/" {
         Ok(origin)
     } else {
-        Err("it has a path".to_owned())
+        Err("it has a path")
     }
 }
 
 /// Splits `http(s)://authority/rest` into the normalized origin and `rest` (which starts with
 /// `/`, `?` or is empty).
-fn split_origin(text: &str) -> Result<(String, &str), String> {
+fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
     let (scheme, after) = text
         .split_once("://")
-        .ok_or_else(|| "must start with http:// or https://".to_owned())?;
+        .ok_or("must start with http:// or https://")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
         "http" => "80",
         "https" => "443",
-        _ => return Err("must start with http:// or https://".to_owned()),
+        _ => return Err("must start with http:// or https://"),
     };
     let end = after.find(['/', '?', '#']).unwrap_or(after.len());
     let (authority, rest) = after.split_at(end);
     if authority.contains('@') {
-        return Err("must not contain credentials".to_owned());
+        return Err("must not contain credentials");
     }
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let (inside, after_host) = bracketed
             .split_once(']')
-            .ok_or_else(|| "has an unclosed IPv6 bracket".to_owned())?;
+            .ok_or("has an unclosed IPv6 bracket")?;
         if inside.is_empty()
             || !inside
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
         {
-            return Err("has an invalid IPv6 host".to_owned());
+            return Err("has an invalid IPv6 host");
         }
         let port = match after_host {
             "" => None,
             other => Some(
                 other
                     .strip_prefix(':')
-                    .ok_or_else(|| "has junk after the IPv6 host".to_owned())?,
+                    .ok_or("has junk after the IPv6 host")?,
             ),
         };
-        (format!("[{}]", inside.to_ascii_lowercase()), port)
+        (["[", &inside.to_ascii_lowercase(), "]"].concat(), port)
     } else {
         let (host, port) = match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
         };
         if host.is_empty() {
-            return Err("has no host".to_owned());
+            return Err("has no host");
         }
         if !host.is_ascii() {
-            return Err("has a non-ASCII host: use its punycode (xn--) form".to_owned());
+            return Err("has a non-ASCII host: use its punycode (xn--) form");
         }
         if !host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         {
-            return Err("has an invalid host".to_owned());
+            return Err("has an invalid host");
         }
         (host.to_ascii_lowercase(), port)
     };
     let port = match port {
         None => None,
         Some(port) => {
-            let number: u16 = port.parse().map_err(|_| "has an invalid port".to_owned())?;
-            let canonical = number.to_string();
+            let number: u16 = port.parse().map_err(|_| "has an invalid port")?;
+            let canonical = decimal(number.into());
             (canonical != default_port).then_some(canonical)
         }
     };
     let origin = match port {
-        Some(port) => format!("{scheme}://{host}:{port}"),
-        None => format!("{scheme}://{host}"),
+        Some(port) => [&scheme, "://", &host, ":", &port].concat(),
+        None => [&scheme, "://", &host].concat(),
     };
     Ok((origin, rest))
 }

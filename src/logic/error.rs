@@ -5,6 +5,11 @@
 //! an `AuthError`, so apps switch on [`AuthError::code`] instead of parsing messages. The codes
 //! and their strings are fixed by the public contract (`API.md`); the messages are for humans,
 //! start lowercase, and never contain a token or a password.
+//!
+//! No message is formatted with `core::fmt` on the wasm module's paths: a message is static text,
+//! or a static template whose `{}` placeholders [`fill`] replaces with its fields, and numbers
+//! become text with [`decimal`]. Formatting machinery costs the npm package bytes for no gain
+//! (`bench/SIZE-ANALYSIS.md`), and a template keeps each message one greppable, stable string.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -122,7 +127,8 @@ pub struct AuthError {
 }
 
 impl AuthError {
-    /// An error with `code` and a message (lowercase, no trailing period, no secrets).
+    /// An error with `code` and a message (lowercase, no trailing period, no secrets): static
+    /// text, or a template filled by [`fill`].
     ///
     /// Retryable exactly when the code is ([`ErrorCode::is_retryable`]).
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -223,6 +229,26 @@ impl AuthError {
         self.detail.as_deref()
     }
 
+    /// The whole human text, as [`Display`](fmt::Display) writes it: the message, the server's
+    /// detail in quotes, the HTTP status (`login rejected: "Incorrect password" (http 401)`).
+    ///
+    /// Built by concatenation, not `core::fmt`: this is the text the wasm module hands to the
+    /// JavaScript `AuthError`.
+    pub fn full_message(&self) -> String {
+        let mut text = self.message.clone();
+        if let Some(detail) = &self.detail {
+            text.push_str(": \"");
+            text.push_str(detail);
+            text.push('"');
+        }
+        if let Some(status) = self.status {
+            text.push_str(" (http ");
+            text.push_str(&decimal(status.into()));
+            text.push(')');
+        }
+        text
+    }
+
     /// Whether retrying later may succeed (network, 5xx, 429).
     pub fn is_retryable(&self) -> bool {
         self.retryable
@@ -262,14 +288,7 @@ impl Eq for AuthError {}
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(detail) = &self.detail {
-            write!(f, ": \"{detail}\"")?;
-        }
-        if let Some(status) = self.status {
-            write!(f, " (http {status})")?;
-        }
-        Ok(())
+        f.write_str(&self.full_message())
     }
 }
 
@@ -284,8 +303,45 @@ impl StdError for AuthError {
 impl From<DecodeError> for AuthError {
     /// A malformed token is `invalid_token`; the decoder's message never quotes the token.
     fn from(err: DecodeError) -> Self {
-        Self::new(ErrorCode::InvalidToken, err.to_string()).with_source(err)
+        Self::new(ErrorCode::InvalidToken, err.message()).with_source(err)
     }
+}
+
+/// `template` with each `{}` replaced by the next of `args`, in order: how every message with
+/// fields is built, without `core::fmt`.
+///
+/// A placeholder without an argument becomes empty and extra arguments are ignored (a mismatch is
+/// a bug of the caller, never a panic); the arguments are copied as they are, never scanned for
+/// placeholders themselves.
+pub(crate) fn fill(template: &str, args: &[&str]) -> String {
+    let mut args = args.iter();
+    let mut parts = template.split("{}");
+    let mut out = String::from(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str(args.next().copied().unwrap_or_default());
+        out.push_str(part);
+    }
+    out
+}
+
+/// `n` in decimal digits (`401`, `16384`): the integers of messages, without `core::fmt`'s
+/// integer formatting.
+pub(crate) fn decimal(mut n: u64) -> String {
+    // u64::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    while at > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits: the UTF-8 check always passes.
+    std::str::from_utf8(digits.get(at..).unwrap_or_default())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Trims, collapses whitespace, redacts JWT-looking runs and caps the length.
@@ -435,6 +491,29 @@ mod tests {
         assert!(!err.is_retryable());
         assert!(err.message().contains("found 2"));
         assert!(err.source().is_some());
+    }
+
+    #[test]
+    fn fill_replaces_each_placeholder_in_order() {
+        assert_eq!(fill("no placeholder", &[]), "no placeholder");
+        assert_eq!(
+            fill("the {} reply is empty", &["login"]),
+            "the login reply is empty"
+        );
+        assert_eq!(fill("{}{}", &["a", "b"]), "ab");
+        assert_eq!(fill("{} at {} and {}", &["x", "y", "z"]), "x at y and z");
+        // Arguments are not scanned for placeholders; a mismatch never panics.
+        assert_eq!(fill("`{}`", &["{}"]), "`{}`");
+        assert_eq!(fill("{} and {}", &["one"]), "one and ");
+        assert_eq!(fill("{}", &["one", "two"]), "one");
+        assert_eq!(fill("é{}ü", &["ß"]), "éßü");
+    }
+
+    #[test]
+    fn decimal_writes_what_display_writes() {
+        for n in [0, 7, 10, 401, 16_384, 65_535, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
     }
 
     #[test]

@@ -208,7 +208,12 @@ impl fmt::Display for Json {
 /// codec, so that formatting floats never costs the wasm module its own float printer.
 pub fn number_text(number: f64) -> String {
     if let Some(integer) = whole(number) {
-        integer.to_string()
+        let digits = crate::logic::error::decimal(integer.unsigned_abs());
+        if integer < 0 {
+            ["-", &digits].concat()
+        } else {
+            digits
+        }
     } else {
         crate::platform::write_json(&number)
     }

@@ -31,7 +31,7 @@ pub fn unknown_option(
             .into_iter()
             .find(|inner| !nested.contains(&inner.as_str()))
         {
-            return Some((format!("{name}.{inner}"), nested));
+            return Some(([name, ".", &inner].concat(), nested));
         }
     }
     None

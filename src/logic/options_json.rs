@@ -16,7 +16,7 @@ use crate::logic::config::{
     AuthClientOptions, EndpointOptions, LoginEncoding, LoginOptions, Override, Profile,
     RefreshOptions, RefreshVia, ResponseFieldOptions, StorageKind,
 };
-use crate::logic::error::AuthError;
+use crate::logic::error::{fill, AuthError};
 use crate::logic::json::{Json, JsonObject};
 use crate::logic::logout::LogoutCallOptions;
 use crate::logic::option_names::unknown_option;
@@ -65,10 +65,9 @@ impl AuthClientOptions {
             ));
         };
         if let Some((name, known)) = unknown_option(|parent| option_keys(object, parent)) {
-            let known: Vec<String> = known.iter().map(|name| format!("`{name}`")).collect();
-            return Err(AuthError::config(format!(
-                "unknown option `{name}`, expected one of {}",
-                known.join(", ")
+            return Err(AuthError::config(fill(
+                "unknown option `{}`, expected one of {}",
+                &[&name, &quoted_list(known.iter().copied())],
             )));
         }
         let top = Fields {
@@ -192,6 +191,20 @@ struct Fields<'a> {
     parent: Option<&'static str>,
 }
 
+/// Names for a message, each in backquotes, separated by commas: `` `a`, `b` ``.
+fn quoted_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut list = String::new();
+    for name in names {
+        if !list.is_empty() {
+            list.push_str(", ");
+        }
+        list.push('`');
+        list.push_str(name);
+        list.push('`');
+    }
+    list
+}
+
 impl Fields<'_> {
     /// The value of `name`; `None` when absent or `null` ("not given").
     fn given(&self, name: &str) -> Option<&Json> {
@@ -201,10 +214,10 @@ impl Fields<'_> {
     /// The `config` error for `name` holding something other than `expected`.
     fn wrong(&self, name: &str, expected: &str) -> AuthError {
         let path = match self.parent {
-            Some(parent) => format!("{parent}.{name}"),
+            Some(parent) => [parent, ".", name].concat(),
             None => name.to_owned(),
         };
-        AuthError::config(format!("option `{path}`: expected {expected}"))
+        AuthError::config(fill("option `{}`: expected {}", &[&path, expected]))
     }
 
     fn string(&self, name: &str) -> Result<Option<String>, AuthError> {
@@ -285,11 +298,8 @@ impl Fields<'_> {
         match choices.iter().find(|(known, _)| Some(*known) == given) {
             Some((_, choice)) => Ok(Some(*choice)),
             None => {
-                let names: Vec<String> = choices
-                    .iter()
-                    .map(|(known, _)| format!("`{known}`"))
-                    .collect();
-                Err(self.wrong(name, &format!("one of {}", names.join(", "))))
+                let names = quoted_list(choices.iter().map(|(known, _)| *known));
+                Err(self.wrong(name, &["one of ", &names].concat()))
             }
         }
     }

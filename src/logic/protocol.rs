@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::logic::json::{self, Json, JsonObject};
 
 use crate::logic::config::{Config, ErrorFormat, LoginEncoding, RefreshVia, ResponseFields};
-use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::error::{decimal, fill, AuthError, ErrorCode};
 use crate::logic::logout::{LogoutBearer, LogoutMethod};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
@@ -173,8 +173,10 @@ impl HttpRequest {
     }
 
     fn with_bearer(mut self, access_token: &str) -> Self {
-        self.headers
-            .push(("Authorization".to_owned(), format!("Bearer {access_token}")));
+        self.headers.push((
+            "Authorization".to_owned(),
+            ["Bearer ", access_token].concat(),
+        ));
         self
     }
 
@@ -182,10 +184,10 @@ impl HttpRequest {
     /// 9449 section 7.1) instead of a bearer one; the driver adds the proof. Other credentials (a
     /// refresh token in `Authorization`) stay as they are.
     pub fn with_dpop_scheme(mut self, access_token: &str) -> Self {
-        let bearer = format!("Bearer {access_token}");
+        let bearer = ["Bearer ", access_token].concat();
         for (name, value) in &mut self.headers {
             if name.eq_ignore_ascii_case("Authorization") && *value == bearer {
-                *value = format!("DPoP {access_token}");
+                *value = ["DPoP ", access_token].concat();
             }
         }
         self
@@ -385,8 +387,8 @@ pub fn refresh_request(config: &Config, refresh_token: Option<&str>) -> Option<H
             let query = form_urlencoded::Serializer::new(String::new())
                 .append_pair(field, token)
                 .finish();
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let url = format!("{url}{separator}{query}");
+            let separator = if url.contains('?') { "&" } else { "?" };
+            let url = [url.as_str(), separator, &query].concat();
             HttpRequest::new(
                 Endpoint::Refresh,
                 Method::Post,
@@ -601,7 +603,7 @@ fn validation_summary(items: &[Json]) -> String {
             if location.is_empty() {
                 message.to_owned()
             } else {
-                format!("{location}: {message}")
+                [location.as_str(), ": ", message].concat()
             }
         })
         .collect();
@@ -680,11 +682,11 @@ pub fn error_for_with(
         status
     };
     let (code, message) = match (as_status, endpoint) {
-        (429, _) => (ErrorCode::RateLimited, format!("too many requests ({what})")),
-        (500..=599, _) => (ErrorCode::Server, format!("the server failed ({what})")),
+        (429, _) => (ErrorCode::RateLimited, fill("too many requests ({})", &[what])),
+        (500..=599, _) => (ErrorCode::Server, fill("the server failed ({})", &[what])),
         (422, _) => (
             ErrorCode::Protocol,
-            format!("the server rejected the {what} request as malformed: check the field names and encoding"),
+            fill("the server rejected the {} request as malformed: check the field names and encoding", &[what]),
         ),
         (400 | 401, Endpoint::Login) if says_disabled(detail_ref) => {
             (ErrorCode::AccountDisabled, "the account is disabled".to_owned())
@@ -713,12 +715,15 @@ pub fn error_for_with(
             ErrorCode::NotAuthenticated,
             "the server did not accept the access token".to_owned(),
         ),
-        (403, _) => (ErrorCode::Forbidden, format!("the server refused the {what}")),
+        (403, _) => (ErrorCode::Forbidden, fill("the server refused the {}", &[what])),
         (200..=299, _) => (
             ErrorCode::Protocol,
-            format!("the {what} reply is not what was expected"),
+            fill("the {} reply is not what was expected", &[what]),
         ),
-        _ => (ErrorCode::Protocol, format!("unexpected http {status} from {what}")),
+        _ => (
+            ErrorCode::Protocol,
+            fill("unexpected http {} from {}", &[&decimal(status.into()), what]),
+        ),
     };
     let mut error = AuthError::new(code, message).with_status(status);
     if let Some(detail) = detail_ref {
@@ -759,15 +764,15 @@ pub fn parse_token_reply(
         .as_object()
         .cloned()
         .ok_or_else(|| {
-            AuthError::protocol(format!("the {what} reply is json but not an object"))
+            AuthError::protocol(fill("the {} reply is json but not an object", &[what]))
                 .with_status(reply.status)
         })?;
     let access_token = match object.get(&fields.access_token) {
         Some(Json::String(token)) if !token.trim().is_empty() => token.trim().to_owned(),
         _ => {
-            return Err(AuthError::protocol(format!(
-                "the {what} reply has no `{}` string",
-                fields.access_token
+            return Err(AuthError::protocol(fill(
+                "the {} reply has no `{}` string",
+                &[what, &fields.access_token],
             ))
             .with_status(reply.status))
         }
@@ -817,11 +822,12 @@ fn success_json(endpoint: Endpoint, reply: &HttpReply) -> Result<Json, AuthError
     let error = |message: String| AuthError::protocol(message).with_status(reply.status);
     match parse_body(reply) {
         Parsed::Json(value) => Ok(value),
-        Parsed::Empty => Err(error(format!("the {what} reply is empty"))),
-        Parsed::Html { .. } => Err(error(format!(
-            "the {what} reply is an html page, not json: check baseUrl and the endpoint paths"
+        Parsed::Empty => Err(error(fill("the {} reply is empty", &[what]))),
+        Parsed::Html { .. } => Err(error(fill(
+            "the {} reply is an html page, not json: check baseUrl and the endpoint paths",
+            &[what],
         ))),
-        Parsed::Text(_) => Err(error(format!("the {what} reply is not json"))),
+        Parsed::Text(_) => Err(error(fill("the {} reply is not json", &[what]))),
     }
 }
 

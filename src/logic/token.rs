@@ -54,6 +54,7 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use std::fmt;
 
+use crate::logic::error::{decimal, fill};
 use crate::logic::json::{self, Json, JsonObject};
 use crate::logic::json_check;
 
@@ -189,47 +190,63 @@ pub enum DecodeError {
     },
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+impl DecodeError {
+    /// The message: a static template filled with the variant's fields (no `core::fmt`, see
+    /// [`crate::logic::error`]). [`Display`](fmt::Display) writes the same.
+    pub fn message(&self) -> String {
+        let number;
+        let (template, field): (&'static str, &str) = match self {
             Self::TooLarge { len, max } => {
-                write!(f, "token is {len} bytes long, over the {max}-byte limit")
-            }
-            Self::WrongPartCount { found: 5 } => f.write_str(
-                "token must have exactly 3 dot-separated parts, found 5 \
-                 (encrypted JWE tokens are not supported)",
-            ),
-            Self::WrongPartCount { found } => write!(
-                f,
-                "token must have exactly 3 dot-separated parts, found {found}"
-            ),
-            Self::EmptyPart { part } => write!(f, "token {part} is empty"),
-            Self::InvalidBase64 { part } => {
-                write!(f, "token {part} is not valid unpadded base64url")
-            }
-            Self::NotUtf8 { part } => write!(f, "token {part} is not valid UTF-8"),
-            Self::NotJson { part } => write!(f, "token {part} is not valid JSON"),
-            Self::NotObject { part } => write!(f, "token {part} is not a JSON object"),
-            Self::MissingAlgorithm => f.write_str("token header has no string `alg`"),
-            Self::InvalidHeaderField { field: Some(field) } => {
-                write!(f, "token header field `{field}` has an invalid value")
-            }
-            Self::InvalidHeaderField { field: None } => {
-                f.write_str("token header has a field with an invalid value")
-            }
-            Self::UnsupportedContentType => {
-                f.write_str("token header `cty` names a content type other than JSON")
-            }
-            Self::TimeNotNumeric { claim } => {
-                write!(f, "token claim `{claim}` is not a number of seconds")
-            }
-            Self::TimeOutOfRange { claim } => {
-                write!(
-                    f,
-                    "token claim `{claim}` is outside the supported time range"
+                return fill(
+                    "token is {} bytes long, over the {}-byte limit",
+                    &[&decimal(*len as u64), &decimal(*max as u64)],
                 )
             }
-        }
+            Self::WrongPartCount { found: 5 } => (
+                "token must have exactly 3 dot-separated parts, found 5 \
+                 (encrypted JWE tokens are not supported)",
+                "",
+            ),
+            Self::WrongPartCount { found } => {
+                number = decimal(*found as u64);
+                (
+                    "token must have exactly 3 dot-separated parts, found {}",
+                    &number,
+                )
+            }
+            Self::EmptyPart { part } => ("token {} is empty", part.name()),
+            Self::InvalidBase64 { part } => {
+                ("token {} is not valid unpadded base64url", part.name())
+            }
+            Self::NotUtf8 { part } => ("token {} is not valid UTF-8", part.name()),
+            Self::NotJson { part } => ("token {} is not valid JSON", part.name()),
+            Self::NotObject { part } => ("token {} is not a JSON object", part.name()),
+            Self::MissingAlgorithm => ("token header has no string `alg`", ""),
+            Self::InvalidHeaderField { field: Some(field) } => {
+                ("token header field `{}` has an invalid value", field)
+            }
+            Self::InvalidHeaderField { field: None } => {
+                ("token header has a field with an invalid value", "")
+            }
+            Self::UnsupportedContentType => (
+                "token header `cty` names a content type other than JSON",
+                "",
+            ),
+            Self::TimeNotNumeric { claim } => {
+                ("token claim `{}` is not a number of seconds", claim.name())
+            }
+            Self::TimeOutOfRange { claim } => (
+                "token claim `{}` is outside the supported time range",
+                claim.name(),
+            ),
+        };
+        fill(template, &[field])
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 

@@ -241,7 +241,23 @@ impl SessionMachine {
 
     pub(super) fn next_lineage(&mut self) -> String {
         let id = self.next_id();
-        format!("{:016x}{id:x}", self.rng.next_random())
+        let mut lineage = String::with_capacity(32);
+        push_hex(&mut lineage, self.rng.next_random(), 16);
+        push_hex(&mut lineage, id, 1);
+        lineage
+    }
+}
+
+/// Appends `n` in lowercase hexadecimal, zero-padded to at least `width` digits: what
+/// `format!("{n:0width$x}")` writes, without `core::fmt` in the wasm module.
+fn push_hex(out: &mut String, n: u64, width: usize) {
+    let mut started = false;
+    for digit in (0..16).rev() {
+        let value = (n >> (digit * 4)) & 0xf;
+        started |= value != 0 || digit < width;
+        if started {
+            out.push(char::from_digit(value as u32, 16).unwrap_or('0'));
+        }
     }
 }
 
@@ -278,6 +294,31 @@ impl Rng {
             Jitter::Fixed(value) => value,
             // The top 53 bits as a fraction in [0, 1).
             Jitter::Seeded(_) => (self.next_random() >> 11) as f64 / (1u64 << 53) as f64,
+        }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::push_hex;
+
+    #[test]
+    fn push_hex_writes_what_format_writes() {
+        for n in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0xabc,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+        ] {
+            for width in [1, 16] {
+                let mut out = String::new();
+                push_hex(&mut out, n, width);
+                assert_eq!(out, format!("{n:0width$x}"), "{n} {width}");
+            }
         }
     }
 }

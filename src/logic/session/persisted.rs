@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::logic::json::{self, Json};
 
-use crate::logic::error::{AuthError, ErrorCode};
+use crate::logic::error::{decimal, fill, AuthError, ErrorCode};
 use crate::logic::time::{ClockOffset, ClockSource, Timestamp};
 use crate::logic::token::decode_unverified;
 
@@ -50,11 +50,17 @@ impl Session {
 
     /// [`Session::from_storage`], and the API the value says it belongs to, if it says.
     pub(super) fn from_storage_with_api(text: &str) -> Result<(Self, Option<String>), AuthError> {
-        let garbage = |why: &str| AuthError::storage(format!("stored session is unusable: {why}"));
+        let garbage =
+            |why: &str| AuthError::storage(fill("stored session is unusable: {}", &[why]));
         let value: Json = json::from_str(text).ok_or_else(|| garbage("not json"))?;
         match value.get("v").and_then(Json::as_u64) {
             Some(version) if version == u64::from(PERSISTED_VERSION) => {}
-            Some(version) => return Err(garbage(&format!("unsupported version {version}"))),
+            Some(version) => {
+                return Err(garbage(&fill(
+                    "unsupported version {}",
+                    &[&decimal(version)],
+                )))
+            }
             None => return Err(garbage("no version")),
         }
         let persisted: PersistedSession =

@@ -3,7 +3,7 @@
 //! sign-out, news of a failure, or nothing new), and the failed refreshes shared between tabs so
 //! they back off together (see "Many tabs" in the module docs).
 
-use crate::logic::error::AuthError;
+use crate::logic::error::{fill, AuthError};
 use crate::logic::time::Timestamp;
 
 use super::persisted::{SharedRetry, Unusable};
@@ -24,7 +24,7 @@ impl SessionMachine {
     fn on_page(&self, url: &str) -> String {
         match &self.page_origin {
             Some(origin) if url.starts_with('/') && !url.starts_with("//") => {
-                format!("{origin}{url}")
+                [origin.as_str(), url].concat()
             }
             _ => url.to_owned(),
         }
@@ -209,9 +209,10 @@ impl SessionMachine {
         let (session, api) = Session::from_storage_with_api(text).map_err(Unusable::Garbage)?;
         match api {
             Some(api) if self.on_page(&api) != self.on_page(&self.config.endpoints().login) => {
-                Err(Unusable::Foreign(AuthError::storage(format!(
-                    "storageKey holds the session of another API ({api}); give each AuthClient \
-                     its own storageKey"
+                Err(Unusable::Foreign(AuthError::storage(fill(
+                    "storageKey holds the session of another API ({}); give each AuthClient \
+                     its own storageKey",
+                    &[&api],
                 ))))
             }
             _ => Ok(session),
