@@ -2,7 +2,7 @@
 // run with `--dpop` (and `--dpop-nonce`), and Node plays the attacker who stole the tokens.
 //
 // - the session is DPoP-bound (`cnf.jkt` = the key's thumbprint), and `client.fetch` and `me()`
-//   send `Authorization: DPoP` with a fresh proof;
+//   send `Authorization: DPoP` with a fresh proof, the 401 replay too;
 // - a stolen access token is refused as `Bearer`, and as `DPoP` with the attacker's own key; a
 //   stolen refresh token is refused with another key; a captured proof cannot be replayed;
 // - with rotating nonces the client recovers with exactly one retry per new nonce;
@@ -14,6 +14,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchChromium } from "./harness.mjs";
 import {
+  armFault,
   diagnostics,
   getStats,
   jwtClaims,
@@ -130,6 +131,26 @@ test("dpop: a bound session; fetch and me() send DPoP proofs; a thief gets 401 w
   // ... while the page's own refresh still works.
   const refreshed = await page.evaluate(() => window.client.refresh().then((s) => s.accessToken));
   assert.notEqual(refreshed, session.accessToken);
+});
+
+test("dpop: a 401 is answered by one refresh and one replay, each with a fresh proof", async (t) => {
+  await resetServer(dpop.url);
+  const { pages } = await openTabs(t, browser, dpop.url, 1, { dpop: true, autoRefresh: false });
+  const [page] = pages;
+  const proofs = recordProofs(page);
+  const session = await loginOk(page, "user", "user-password");
+  await armFault(dpop.url, { endpoint: "me", status: 401 });
+  assert.equal((await fetchInPage(page, "/auth/me")).status, 200, "replayed after the refresh");
+  await proofs.settled();
+  const mes = proofs.filter((r) => r.path === "/auth/me");
+  assert.equal(mes.length, 2, "the refused request and its replay");
+  const refresh = proofs.filter((r) => r.path === "/auth/refresh");
+  assert.equal(refresh.length, 1);
+  assert.ok(refresh[0].dpop, "the refresh carries a proof");
+  assert.equal(mes[0].authorization, `DPoP ${session.accessToken}`);
+  assert.notEqual(mes[1].authorization, mes[0].authorization, "the replay carries the new token");
+  assert.ok(mes[1].authorization.startsWith("DPoP "));
+  assert.ok(mes[0].dpop && mes[1].dpop && mes[0].dpop !== mes[1].dpop, "a fresh proof for the replay");
 });
 
 test("dpop: with rotating nonces, exactly one retry per new nonce", async (t) => {
