@@ -3,8 +3,6 @@
 //! Reading is lenient where it can be: a malformed failure record costs the hint, never the
 //! session; a value that is not a session at all is [`Unusable`].
 
-use serde::{Deserialize, Serialize};
-
 use crate::logic::json::{self, Json};
 
 use crate::logic::error::{decimal, fill, AuthError, ErrorCode};
@@ -39,7 +37,7 @@ impl Session {
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
         // storage error, never as a wrong session.
-        crate::platform::write_json(&persisted)
+        persisted.to_json().to_json_text()
     }
 
     /// A session from the JSON kept in storage. Anything else (not JSON, another version, a
@@ -63,8 +61,8 @@ impl Session {
             }
             None => return Err(garbage("no version")),
         }
-        let persisted: PersistedSession =
-            json::from_str(text).ok_or_else(|| garbage("wrong shape"))?;
+        let persisted =
+            PersistedSession::from_json(&value).ok_or_else(|| garbage("wrong shape"))?;
         let claims = decode_unverified(&persisted.access_token)
             .map_err(|err| garbage("the access token is malformed").with_source(err))?
             .into_claims();
@@ -97,8 +95,15 @@ pub(super) enum Unusable {
 }
 
 /// What storage holds (version 1): JSON with camelCase fields and times in epoch milliseconds.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The stored form of a session (version [`PERSISTED_VERSION`]): a JSON object with these
+/// members, in this order, in camelCase.
+///
+/// Written and read through [`Json`] by hand rather than by serde derives: a derived struct
+/// would make serde-wasm-bindgen build its typed struct (de)serializer, its field-name cache and
+/// a hash map into the npm package, for this one shape (2.4 KB gzip, bench/SIZE-ANALYSIS.md
+/// section 12). The rules are serde's: unknown members are ignored, an optional member may be
+/// missing or `null`, a member of the wrong type makes the whole value unusable.
+#[derive(Debug, Clone, PartialEq)]
 struct PersistedSession {
     v: u32,
     sid: String,
@@ -108,26 +113,90 @@ struct PersistedSession {
     received_at: i64,
     clock_offset_ms: i64,
     /// Where the offset came from ([`ClockSource::as_str`]); absent in values written before
-    /// it existed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// it existed, and then left out.
     clock_source: Option<String>,
     refresh_expires_at: Option<i64>,
     /// The API the session belongs to (its login endpoint), so that a client of another API
     /// sharing the storage key never adopts it: it would send these tokens to its own servers.
-    /// Absent in values written before it existed, which are taken as ours.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Absent in values written before it existed, which are taken as ours; left out when absent.
     api: Option<String>,
     /// Failed refreshes of this session, for other tabs ([`SharedRetry`]). Kept as raw JSON so
-    /// a malformed value costs the hint, never the session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// a malformed value costs the hint, never the session; left out when absent.
     retry: Option<Json>,
-    /// The token reply said `token_type: "DPoP"` (a `cnf.jkt` claim says so on its own).
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// The token reply said `token_type: "DPoP"` (a `cnf.jkt` claim says so on its own); left
+    /// out when false.
     dpop: bool,
 }
 
-fn is_false(value: &bool) -> bool {
-    !*value
+impl PersistedSession {
+    fn to_json(&self) -> Json {
+        let text = |value: &str| Json::from(value);
+        let millis = |value: i64| Json::Number(value as f64);
+        let or_null = |value: Option<Json>| value.unwrap_or(Json::Null);
+        let mut object = json::JsonObject::new();
+        object.insert("v", Json::Number(f64::from(self.v)));
+        object.insert("sid", text(&self.sid));
+        object.insert("accessToken", text(&self.access_token));
+        object.insert(
+            "refreshToken",
+            or_null(self.refresh_token.as_deref().map(text)),
+        );
+        object.insert("expiresAt", or_null(self.expires_at.map(millis)));
+        object.insert("receivedAt", millis(self.received_at));
+        object.insert("clockOffsetMs", millis(self.clock_offset_ms));
+        if let Some(source) = &self.clock_source {
+            object.insert("clockSource", text(source));
+        }
+        object.insert(
+            "refreshExpiresAt",
+            or_null(self.refresh_expires_at.map(millis)),
+        );
+        if let Some(api) = &self.api {
+            object.insert("api", text(api));
+        }
+        if let Some(retry) = &self.retry {
+            object.insert("retry", retry.clone());
+        }
+        if self.dpop {
+            object.insert("dpop", Json::Bool(true));
+        }
+        Json::Object(object)
+    }
+
+    /// The stored form in `value`; `None` when a member is missing or of the wrong type.
+    fn from_json(value: &Json) -> Option<Self> {
+        let object = value.as_object()?;
+        // A member that may be missing or null: `Some(None)`; of the wrong type: `None`.
+        fn optional<'a, T>(
+            object: &'a json::JsonObject,
+            key: &str,
+            read: impl FnOnce(&'a Json) -> Option<T>,
+        ) -> Option<Option<T>> {
+            match object.get(key) {
+                None | Some(Json::Null) => Some(None),
+                Some(value) => read(value).map(Some),
+            }
+        }
+        let text = |value: &Json| value.as_str().map(str::to_owned);
+        Some(Self {
+            v: u32::try_from(object.get("v")?.as_u64()?).ok()?,
+            sid: text(object.get("sid")?)?,
+            access_token: text(object.get("accessToken")?)?,
+            refresh_token: optional(object, "refreshToken", text)?,
+            expires_at: optional(object, "expiresAt", Json::as_i64)?,
+            received_at: object.get("receivedAt")?.as_i64()?,
+            clock_offset_ms: object.get("clockOffsetMs")?.as_i64()?,
+            clock_source: optional(object, "clockSource", text)?,
+            refresh_expires_at: optional(object, "refreshExpiresAt", Json::as_i64)?,
+            api: optional(object, "api", text)?,
+            retry: optional(object, "retry", |value| Some(value.clone()))?,
+            dpop: match object.get("dpop") {
+                None => false,
+                Some(Json::Bool(dpop)) => *dpop,
+                Some(_) => return None,
+            },
+        })
+    }
 }
 
 /// A tab's failed refreshes of the stored session, stored with it so that the other tabs back
@@ -227,6 +296,151 @@ impl SharedRetry {
         match self.status {
             Some(status) => error.with_status(status),
             None => error,
+        }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    /// The stored form as the serde derive declared it before it was written by hand: what
+    /// sessions already in storage look like, and what older versions of the package read.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Derived {
+        v: u32,
+        sid: String,
+        access_token: String,
+        refresh_token: Option<String>,
+        expires_at: Option<i64>,
+        received_at: i64,
+        clock_offset_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clock_source: Option<String>,
+        refresh_expires_at: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry: Option<Json>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dpop: bool,
+    }
+
+    impl From<&PersistedSession> for Derived {
+        fn from(p: &PersistedSession) -> Self {
+            Self {
+                v: p.v,
+                sid: p.sid.clone(),
+                access_token: p.access_token.clone(),
+                refresh_token: p.refresh_token.clone(),
+                expires_at: p.expires_at,
+                received_at: p.received_at,
+                clock_offset_ms: p.clock_offset_ms,
+                clock_source: p.clock_source.clone(),
+                refresh_expires_at: p.refresh_expires_at,
+                api: p.api.clone(),
+                retry: p.retry.clone(),
+                dpop: p.dpop,
+            }
+        }
+    }
+
+    fn full() -> PersistedSession {
+        let mut retry = json::JsonObject::new();
+        retry.insert("failures", Json::Number(2.0));
+        PersistedSession {
+            v: PERSISTED_VERSION,
+            sid: "0123456789abcdef1".to_owned(),
+            access_token: "a.b.c".to_owned(),
+            refresh_token: Some("r1".to_owned()),
+            expires_at: Some(1_700_000_900_000),
+            received_at: 1_700_000_000_000,
+            clock_offset_ms: -600_000,
+            clock_source: Some("date".to_owned()),
+            refresh_expires_at: Some(1_700_604_800_000),
+            api: Some("https://api.test/auth/login".to_owned()),
+            retry: Some(Json::Object(retry)),
+            dpop: true,
+        }
+    }
+
+    fn bare() -> PersistedSession {
+        PersistedSession {
+            refresh_token: None,
+            expires_at: None,
+            clock_source: None,
+            refresh_expires_at: None,
+            api: None,
+            retry: None,
+            dpop: false,
+            ..full()
+        }
+    }
+
+    #[test]
+    fn the_stored_form_is_the_one_the_serde_derive_wrote() {
+        for persisted in [full(), bare()] {
+            let derived = serde_json::to_string(&Derived::from(&persisted)).expect("serializes");
+            assert_eq!(persisted.to_json().to_json_text(), derived);
+        }
+    }
+
+    #[test]
+    fn reading_accepts_and_refuses_what_the_serde_derive_did() {
+        let full = serde_json::to_value(Derived::from(&full())).expect("serializes");
+        let with = |key: &str, value: serde_json::Value| {
+            let mut object = full.clone();
+            object[key] = value;
+            object.to_string()
+        };
+        let without = |key: &str| {
+            let mut object = full.clone();
+            object.as_object_mut().expect("an object").remove(key);
+            object.to_string()
+        };
+        let mut cases = vec![full.to_string(), bare().to_json().to_json_text()];
+        for key in [
+            "v",
+            "sid",
+            "accessToken",
+            "receivedAt",
+            "clockOffsetMs",
+            "dpop",
+            "api",
+        ] {
+            cases.push(without(key));
+        }
+        for key in [
+            "refreshToken",
+            "expiresAt",
+            "clockSource",
+            "refreshExpiresAt",
+            "api",
+        ] {
+            cases.push(with(key, serde_json::Value::Null));
+            cases.push(with(key, serde_json::json!(true)));
+        }
+        for key in ["receivedAt", "expiresAt", "clockOffsetMs"] {
+            cases.push(with(key, serde_json::json!(1.5)));
+            cases.push(with(key, serde_json::json!("1700000000000")));
+        }
+        cases.push(with("v", serde_json::json!(-1)));
+        cases.push(with("sid", serde_json::json!(5)));
+        cases.push(with("dpop", serde_json::Value::Null));
+        cases.push(with("dpop", serde_json::json!("yes")));
+        cases.push(with("retry", serde_json::Value::Null));
+        cases.push(with("retry", serde_json::json!([1, "x"])));
+        cases.push(with("extra", serde_json::json!({"ignored": true})));
+        cases.push("[]".to_owned());
+        for text in cases {
+            let ours = json::from_str::<Json>(&text)
+                .and_then(|value| PersistedSession::from_json(&value))
+                .map(|persisted| Derived::from(&persisted));
+            let theirs = serde_json::from_str::<Derived>(&text).ok();
+            assert_eq!(ours, theirs, "{text}");
         }
     }
 }
