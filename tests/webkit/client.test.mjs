@@ -1,11 +1,12 @@
-// The package in WebKit (WebKitGTK's MiniBrowser over W3C WebDriver) against the companion
-// server: login and the error codes, proactive refresh with 3-second tokens, `fetch` with the
-// 401 replay, the three storage modes across a reload, and cookie refresh. The same scenarios
+// The package in WebKit (WebKitGTK's MiniBrowser over W3C WebDriver), or in Firefox with
+// E2E_ENGINE=firefox (geckodriver, headless), against the companion server: login and the error
+// codes, proactive refresh with 3-second tokens, `fetch` with the 401 replay, the three storage
+// modes across a reload, and cookie refresh. The same scenarios
 // as tests/e2e/client-*.test.mjs in Chromium, trimmed to what can differ between engines.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { armFault, countStatus, getStats, jwtClaims, resetServer, route, totalStatus } from "../e2e/client-helpers.mjs";
-import { openBrowser, startWebKit, startWebKitServer } from "./harness.mjs";
+import { engine, openBrowser, startAll, startWebKit, startWebKitServer } from "./harness.mjs";
 
 let driver;
 let long; // 5-minute access tokens: nothing expires during a test
@@ -13,7 +14,7 @@ let short; // 3-second access tokens
 let cookie; // --cookie-mode, 3-second access tokens
 
 before(async () => {
-  [driver, long, short, cookie] = await Promise.all([
+  [driver, long, short, cookie] = await startAll([
     startWebKit(),
     startWebKitServer(["--access-ttl", "300", "--refresh-ttl", "600"]),
     startWebKitServer(["--access-ttl", "3", "--refresh-ttl", "60"]),
@@ -24,7 +25,7 @@ after(async () => {
   await Promise.all([driver?.stop(), long?.stop(), short?.stop(), cookie?.stop()]);
 });
 
-test("webkit: login, claims, roles, me(), logout that leaves storage clean", async (t) => {
+test(`${engine.label}: login, claims, roles, me(), logout that leaves storage clean`, async (t) => {
   await resetServer(long.url);
   const win = await openBrowser(t, driver, long.url);
   const initial = await win.createClient();
@@ -71,7 +72,7 @@ test("webkit: login, claims, roles, me(), logout that leaves storage clean", asy
   assert.deepEqual(route(stats, "POST /auth/logout").statuses, { 200: 1 });
 });
 
-test("webkit: AuthError codes for login failures and decodeClaims()", async (t) => {
+test(`${engine.label}: AuthError codes for login failures and decodeClaims()`, async (t) => {
   await resetServer(long.url);
   const win = await openBrowser(t, driver, long.url);
   await win.createClient();
@@ -129,7 +130,7 @@ test("webkit: AuthError codes for login failures and decodeClaims()", async (t) 
   assert.deepEqual(decoded, Array(6).fill([true, "invalid_token"]));
 });
 
-test("webkit: refreshes before exp with 3-second tokens, idle and under load; no expired token sent", async (t) => {
+test(`${engine.label}: refreshes before exp with 3-second tokens, idle and under load; no expired token sent`, async (t) => {
   await resetServer(short.url);
   const win = await openBrowser(t, driver, short.url);
   await win.createClient();
@@ -178,7 +179,7 @@ test("webkit: refreshes before exp with 3-second tokens, idle and under load; no
   }
 });
 
-test("webkit: fetch() answers a 401 with one refresh and one replay, with the same method and body; a 403 passes", async (t) => {
+test(`${engine.label}: fetch() answers a 401 with one refresh and one replay, with the same method and body; a 403 passes`, async (t) => {
   await resetServer(long.url);
   const win = await openBrowser(t, driver, long.url);
   await win.createClient({ storage: "memory" });
@@ -241,7 +242,7 @@ test("webkit: fetch() answers a 401 with one refresh and one replay, with the sa
   assert.deepEqual(route(stats, "POST /auth/login").statuses, { 200: 3 });
 });
 
-test("webkit: storage local and session survive a reload, memory does not and writes nothing", async (t) => {
+test(`${engine.label}: storage local and session survive a reload, memory does not and writes nothing`, async (t) => {
   await resetServer(long.url);
   const win = await openBrowser(t, driver, long.url);
   for (const storage of ["local", "session", "memory"]) {
@@ -274,7 +275,7 @@ test("webkit: storage local and session survive a reload, memory does not and wr
   assert.equal(await win.storageText(), "[]", "logout left nothing behind");
 });
 
-test("webkit: cookie refresh: no refresh token in JS; refresh() and the timer use the HttpOnly cookie", async (t) => {
+test(`${engine.label}: cookie refresh: no refresh token in JS; refresh() and the timer use the HttpOnly cookie`, async (t) => {
   await resetServer(cookie.url);
   const win = await openBrowser(t, driver, cookie.url);
   await win.createClient({ refresh: { via: "cookie" } });

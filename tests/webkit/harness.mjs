@@ -1,20 +1,100 @@
-// Plumbing for the WebKit end-to-end subset: Debian's WebKitGTK (MiniBrowser) driven over plain
-// W3C WebDriver (./webdriver.mjs) against the companion server, under `xvfb-run -a`.
-// Playwright cannot drive WebKitGTK (its WebKit is a patched build that cannot be downloaded
-// here), so this suite has its own small harness; the server helpers come from tests/e2e/.
+// Plumbing for the WebDriver end-to-end subset: the suites in this directory drive one browser
+// engine over plain W3C WebDriver (./webdriver.mjs) against the companion server.
+// - E2E_ENGINE=webkit (the default): Debian's WebKitGTK (MiniBrowser) through WebKitWebDriver
+//   (WEBKIT_WEBDRIVER), under `xvfb-run -a`. Playwright cannot drive WebKitGTK (its WebKit is a
+//   patched build that cannot be downloaded here), hence this small harness.
+// - E2E_ENGINE=firefox: Debian's firefox-esr (FIREFOX_BINARY) through geckodriver (GECKODRIVER),
+//   headless: no X display needed.
+// The same test files run in either; the server helpers come from tests/e2e/.
 //
-// - One WebKitWebDriver per test file (`startWebKit`), one WebDriver session per test
-//   (`openBrowser`): a session is a fresh browser whose windows share storage and cookies, like
+// - One driver per test file (`startWebKit`), one WebDriver session per test (`openBrowser`): a
+//   session is a fresh browser (a fresh profile) whose windows share storage and cookies, like
 //   the tabs of one Playwright context.
 // - Every window shows tests/webkit/static/index.html from the companion server, which loads the
 //   package and the page helpers (see that file) on every load.
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { homedir } from "node:os";
 import { repoRoot } from "../e2e/harness.mjs";
 import { startTestServer } from "../e2e/client-helpers.mjs";
-import { Session, startDriver } from "./webdriver.mjs";
+import { Session, startDriver, webKitDriverArgs } from "./webdriver.mjs";
 
 export const webkitDriver = process.env.WEBKIT_WEBDRIVER ?? "/usr/bin/WebKitWebDriver";
+
+/** `name` on PATH, else `fallback` (as the Makefile finds geckodriver). */
+function onPath(name, fallback) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return fallback;
+}
+
+const cargoHome = process.env.CARGO_HOME ?? join(homedir(), ".cargo");
+
+/**
+ * Preferences for the test profile, on top of those geckodriver sets for automation. The
+ * machine has no internet access and the suites time refreshes to the second, so Firefox's own
+ * background connections (captive-portal and connectivity probes) are switched off: they could
+ * only fail, and slowly.
+ */
+const firefoxPrefs = {
+  "network.captive-portal-service.enabled": false,
+  "network.connectivity-service.enabled": false,
+  "datareporting.policy.dataSubmissionEnabled": false,
+  "browser.shell.checkDefaultBrowser": false,
+};
+
+/**
+ * The engines the suites run in. `label` prefixes test names; `driverOptions` go to
+ * `startDriver`; `capabilities` to every new session; `sessionStartMs` bounds a browser launch.
+ */
+const engines = {
+  webkit: {
+    label: "webkit",
+    name: "WebKit",
+    driver: webkitDriver,
+    driverOptions: { args: webKitDriverArgs, needsDisplay: true },
+    capabilities: {},
+    sessionStartMs: 30_000,
+  },
+  firefox: {
+    label: "firefox",
+    name: "Firefox",
+    driver: process.env.GECKODRIVER ?? onPath("geckodriver", join(cargoHome, "bin", "geckodriver")),
+    driverOptions: {
+      // --log error: geckodriver and Marionette would otherwise log every command (kept in memory
+      // by startDriver, shown only when the driver fails to start).
+      args: (port) => ["--port", String(port), "--host", "127.0.0.1", "--log", "error"],
+      // Headless Firefox draws nothing; MOZ_HEADLESS also covers a browser started without the
+      // -headless argument.
+      needsDisplay: false,
+      env: { MOZ_HEADLESS: "1" },
+    },
+    capabilities: {
+      browserName: "firefox",
+      "moz:firefoxOptions": {
+        binary: process.env.FIREFOX_BINARY ?? "/usr/bin/firefox-esr",
+        args: ["-headless"],
+        prefs: firefoxPrefs,
+      },
+    },
+    // A new profile and a cold start take longer than MiniBrowser's ~1 s.
+    sessionStartMs: 60_000,
+  },
+};
+
+/** The engine chosen by E2E_ENGINE (default webkit): `{ label, name, driver, … }`. */
+export const engine = engines[(process.env.E2E_ENGINE ?? "webkit").toLowerCase()];
+if (!engine) {
+  throw new Error(`E2E_ENGINE=${process.env.E2E_ENGINE}: expected one of ${Object.keys(engines).join(", ")}`);
+}
 
 /** The companion server in test mode, serving the WebKit test page; `args` as in tests/e2e/. */
 export function startWebKitServer(args = []) {
@@ -22,11 +102,29 @@ export function startWebKitServer(args = []) {
 }
 
 /**
- * Starts WebKitWebDriver; `stop()` it after the file. `restart()` replaces it with a new one
- * (see `openBrowser`).
+ * Awaits `starting` (the promises of `startWebKit()` and `startWebKitServer()`) together. If one
+ * fails (a driver binary that is missing, a server that does not start), the others that did
+ * start are stopped before the error is thrown: a file's `after` cannot stop what its `before`
+ * never got back, and a server left running would keep `node --test` waiting forever.
+ */
+export async function startAll(starting) {
+  const results = await Promise.allSettled(starting);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.all(results.map((r) => (r.status === "fulfilled" ? r.value.stop() : null)));
+    throw failed.reason;
+  }
+  return results.map((r) => r.value);
+}
+
+/**
+ * Starts the chosen engine's WebDriver server (WebKitWebDriver or geckodriver; the name is kept
+ * from when it was WebKit's only); `stop()` it after the file. `restart()` replaces it with a
+ * new one (see `openBrowser`).
  */
 export async function startWebKit() {
-  let current = await startDriver(webkitDriver);
+  const start = () => startDriver(engine.driver, engine.driverOptions);
+  let current = await start();
   return {
     get url() {
       return current.url;
@@ -34,34 +132,41 @@ export async function startWebKit() {
     stop: () => current.stop(),
     async restart() {
       await current.stop();
-      current = await startDriver(webkitDriver);
+      current = await start();
     },
   };
 }
 
-/** How long a new session (a MiniBrowser launch, ~1 s) may take before it is retried. */
-const SESSION_START_MS = 30_000;
+/** Whether this file's first session has reported its browser and version yet. */
+let browserReported = false;
 
 /**
  * A new browser (WebDriver session) with one window on `origin`, closed after the test.
  * Resolves with that window; `browser.openWindow()` opens more on the same origin.
  *
  * Under load, WebKitWebDriver has been seen (about once in 45 launches) never to answer a new
- * session request; a test would then wait forever. So a launch that takes over 30 s is given up,
- * the driver restarted, and the launch tried once more (and reported as a diagnostic).
+ * session request; a test would then wait forever. So a launch that takes longer than the
+ * engine's `sessionStartMs` is given up, the driver restarted, and the launch tried once more
+ * (and reported as a diagnostic).
  */
 export async function openBrowser(t, driver, origin) {
   let session;
   for (let attempt = 1; !session; attempt++) {
     try {
-      session = await Session.create(driver.url, {}, { timeoutMs: SESSION_START_MS });
+      session = await Session.create(driver.url, engine.capabilities, { timeoutMs: engine.sessionStartMs });
     } catch (error) {
       if (attempt === 2) throw error;
-      t.diagnostic(`WebKit did not start within ${SESSION_START_MS} ms (${error.message}); restarting its driver`);
+      t.diagnostic(`${engine.name} did not start within ${engine.sessionStartMs} ms (${error.message}); restarting its driver`);
       await driver.restart();
     }
   }
   t.after(() => session.close().catch(() => {}));
+  if (!browserReported) {
+    // Once per file: which browser the run really drove.
+    browserReported = true;
+    const { browserName, browserVersion } = session.capabilities ?? {};
+    t.diagnostic(`${engine.name}: ${browserName} ${browserVersion} via ${engine.driver}`);
+  }
   await session.timeouts({ script: 60_000 });
   const browser = { session, origin, current: await session.windowHandle(), windows: [] };
   browser.openWindow = async () => {

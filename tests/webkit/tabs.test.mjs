@@ -1,18 +1,19 @@
-// Two windows of one WebKit browser share a session through localStorage, the Web Lock
-// `tokenkeeper:<storageKey>` and the BroadcastChannel of the same name: a sign-in in one reaches
-// the other, each expiry brings one refresh request (not one per window), and a sign-out in
-// either ends both. tests/e2e/tabs.test.mjs has the Chromium version with 5 tabs.
+// Two windows of one browser (WebKit, or Firefox with E2E_ENGINE=firefox) share a session
+// through localStorage, the Web Lock `tokenkeeper:<storageKey>` and the BroadcastChannel of the
+// same name: a sign-in in one reaches the other, each expiry brings one refresh request (not one
+// per window), and a sign-out in either ends both. tests/e2e/tabs.test.mjs has the Chromium
+// version with 5 tabs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { getStats, jwtClaims, resetServer, route, totalStatus } from "../e2e/client-helpers.mjs";
-import { openBrowser, startWebKit, startWebKitServer } from "./harness.mjs";
+import { engine, openBrowser, startAll, startWebKit, startWebKitServer } from "./harness.mjs";
 
 let driver;
 let strict; // 3-second access tokens, no reuse grace: a spent refresh token sent twice revokes the session
 let long; // 5-minute access tokens: no timer refresh during a test
 
 before(async () => {
-  [driver, strict, long] = await Promise.all([
+  [driver, strict, long] = await startAll([
     startWebKit(),
     startWebKitServer(["--access-ttl", "3", "--refresh-ttl", "120", "--refresh-grace", "0"]),
     startWebKitServer(["--access-ttl", "300", "--refresh-ttl", "600"]),
@@ -26,14 +27,14 @@ after(async () => {
 const chainOf = async (win) =>
   (await win.events()).filter((e) => e.event === "SIGNED_IN" || e.event === "TOKEN_REFRESHED").map((e) => e.session);
 
-test("webkit tabs: two windows share sign-in, one refresh per cycle and sign-out", async (t) => {
+test(`${engine.label} tabs: two windows share sign-in, one refresh per cycle and sign-out`, async (t) => {
   await resetServer(strict.url);
   const a = await openBrowser(t, driver, strict.url);
   const b = await a.browser.openWindow();
   assert.deepEqual(
     await b.run(() => [typeof navigator.locks?.request, typeof BroadcastChannel]),
     ["function", "function"],
-    "WebKit has Web Locks and BroadcastChannel",
+    `${engine.name} has Web Locks and BroadcastChannel`,
   );
   await a.createClient();
   await b.createClient();
@@ -100,7 +101,7 @@ test("webkit tabs: two windows share sign-in, one refresh per cycle and sign-out
   assert.ok(signInDelay < 1000 && signOutDelay < 1000, `${signInDelay} / ${signOutDelay} ms`);
 });
 
-test("webkit tabs: without BroadcastChannel, storage events carry sign-in, refresh and sign-out", async (t) => {
+test(`${engine.label} tabs: without BroadcastChannel, storage events carry sign-in, refresh and sign-out`, async (t) => {
   await resetServer(long.url);
   const a = await openBrowser(t, driver, long.url);
   const b = await a.browser.openWindow();

@@ -1,5 +1,5 @@
 // A minimal W3C WebDriver client over Node's `fetch`, for Debian's WebKitGTK driver
-// (`/usr/bin/WebKitWebDriver`). Chosen over selenium-webdriver (26 MB, of which 21 MB are
+// (`/usr/bin/WebKitWebDriver`) and geckodriver (Firefox). Chosen over selenium-webdriver (26 MB, of which 21 MB are
 // selenium-manager binaries that download drivers) and WebdriverIO (68 MB, ~290 packages, and
 // its own driver set-up): the suites need a dozen commands, this file has no dependency, and it
 // cannot download anything. Spec: https://www.w3.org/TR/webdriver2/.
@@ -15,22 +15,37 @@ export async function freePort() {
   return port;
 }
 
+/** WebKitWebDriver's command line: its flags take `=`, and "local" means the loopback address. */
+export const webKitDriverArgs = (port) => [`--port=${port}`, "--host=local"];
+
 /**
  * Starts the WebDriver server `binary` on a free 127.0.0.1 port and waits until its `/status`
- * says it is ready. It needs an X display (`xvfb-run -a`). Resolves with `{ url, stop }`.
+ * says it is ready. Resolves with `{ url, stop }`.
+ *
+ * - `args(port)`: the driver's command line (WebKitWebDriver's by default);
+ * - `needsDisplay`: the browser needs an X display (`xvfb-run -a`), as WebKitGTK does; checked
+ *   here so that a missing one is a clear message rather than a session that never starts;
+ * - `env`: extra environment for the driver (and the browser it launches).
  */
-export async function startDriver(binary, { timeoutMs = 20_000 } = {}) {
-  if (!process.env.DISPLAY) {
+export async function startDriver(binary, { args = webKitDriverArgs, needsDisplay = true, env = {}, timeoutMs = 20_000 } = {}) {
+  if (needsDisplay && !process.env.DISPLAY) {
     throw new Error(`${binary} needs an X display: run under \`xvfb-run -a\` (make test-e2e-webkit does)`);
   }
   const port = await freePort();
-  const child = spawn(binary, [`--port=${port}`, "--host=local"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, args(port), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   const output = [];
   for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => output.push(String(d)));
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  // A binary that cannot be started (not found, not executable) emits "error" and no "exit".
+  let spawnError = null;
+  child.once("error", (error) => (spawnError = error));
+  const exited = new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? signal));
+    child.once("error", () => resolve(null));
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (spawnError) throw new Error(`${binary} could not be started: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${binary} exited before it was ready:\n${output.join("")}`);
     }
