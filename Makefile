@@ -14,7 +14,7 @@ XVFB_RUN := xvfb-run -a
 WASM_PACK_TEST := wasm-pack test --mode no-install
 
 .PHONY: help setup build server demo test lint fmt-check clippy test-native test-wasm \
-        test-chrome test-firefox test-webkit test-node test-e2e test-e2e-webkit examples api api-check \
+        test-chrome test-firefox test-webkit test-node test-e2e test-e2e-webkit test-e2e-firefox examples api api-check \
         bench fixtures screenshot fuzz size-gate test-backends test-core
 
 help:
@@ -38,7 +38,7 @@ server: setup
 demo: build server
 	scripts/demo.sh
 
-test: setup lint test-native test-wasm api-check size-gate test-core test-backends test-e2e test-e2e-webkit
+test: setup lint test-native test-wasm api-check size-gate test-core test-backends test-e2e test-e2e-webkit test-e2e-firefox
 	@echo "make test: all suites passed"
 
 lint: fmt-check clippy
@@ -96,6 +96,12 @@ test-e2e: build server examples
 # The e2e subset in WebKit (Playwright cannot drive WebKitGTK): plain W3C WebDriver from node.
 test-e2e-webkit: build server
 	$(XVFB_RUN) env WEBKIT_WEBDRIVER=$(WEBKIT_WEBDRIVER) node --test --test-concurrency=1 tests/webkit/
+
+# The same subset in Firefox ESR through geckodriver, headless (no Xvfb): the JavaScript driver's
+# Firefox coverage (the wasm-bindgen-test suites test the Rust driver).
+FIREFOX_BINARY ?= /usr/bin/firefox-esr
+test-e2e-firefox: build server
+	env E2E_ENGINE=firefox GECKODRIVER=$(GECKODRIVER) FIREFOX_BINARY=$(FIREFOX_BINARY) node --test --test-concurrency=1 tests/webkit/
 
 # The examples, installed and built as their users do; the e2e suite runs them. npm ci for the
 # Vite, React and Node apps (skipped while their lock files are unchanged), the Rust app for wasm32.
