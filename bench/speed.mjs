@@ -148,6 +148,20 @@ async function loadLibraries(page) {
     const jwtd = await import("/node_modules/jwt-decode/build/esm/index.js");
     window.tk = tk;
     window.decoders = { decodeClaims: tk.decodeClaims, decodeJwt: jose.decodeJwt, jwtDecode: jwtd.jwtDecode };
+    // `block` requests each of `raw()` and `viaClient()`, alternating one by one (ABBA), so both
+    // sides see the same moments of a busy machine; µs per request of each side.
+    window.abba = async (block, clientFirst, raw, viaClient) => {
+      const sums = { raw: 0, client: 0 };
+      for (let i = 0; i < block; i++) {
+        const pair = (i + (clientFirst ? 1 : 0)) % 2 ? ["client", "raw"] : ["raw", "client"];
+        for (const which of pair) {
+          const t0 = performance.now();
+          await (which === "raw" ? raw() : viaClient());
+          sums[which] += performance.now() - t0;
+        }
+      }
+      return { raw: (sums.raw * 1000) / block, client: (sums.client * 1000) / block };
+    };
     return { crossOriginIsolated: window.crossOriginIsolated, userAgent: navigator.userAgent };
   });
 }
@@ -259,18 +273,7 @@ async function benchFetch(page, origin) {
           if (r.status !== 200) throw new Error(`client.fetch: ${r.status}`);
           await r.arrayBuffer();
         };
-        // Requests alternate one by one (ABBA), so both sides see the same moments of a busy
-        // machine; each side's time is summed over the round.
-        const sums = { raw: 0, client: 0 };
-        for (let i = 0; i < block; i++) {
-          const pair = (i + (clientFirst ? 1 : 0)) % 2 ? ["client", "raw"] : ["raw", "client"];
-          for (const which of pair) {
-            const t0 = performance.now();
-            await (which === "raw" ? raw() : viaClient());
-            sums[which] += performance.now() - t0;
-          }
-        }
-        return { raw: (sums.raw * 1000) / block, client: (sums.client * 1000) / block };
+        return window.abba(block, clientFirst, raw, viaClient);
       },
       { block, clientFirst },
     );
@@ -350,16 +353,7 @@ async function benchDpop(browser) {
             if (r.status !== 200) throw new Error(`client.fetch with DPoP: ${r.status}`);
             await r.arrayBuffer();
           };
-          const sums = { raw: 0, client: 0 };
-          for (let i = 0; i < block; i++) {
-            const pair = (i + (clientFirst ? 1 : 0)) % 2 ? ["client", "raw"] : ["raw", "client"];
-            for (const which of pair) {
-              const t0 = performance.now();
-              await (which === "raw" ? raw() : viaClient());
-              sums[which] += performance.now() - t0;
-            }
-          }
-          return { raw: (sums.raw * 1000) / block, client: (sums.client * 1000) / block };
+          return window.abba(block, clientFirst, raw, viaClient);
         },
         { block: FETCH_BLOCK, clientFirst },
       );

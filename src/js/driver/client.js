@@ -531,42 +531,36 @@ export class AuthClient {
 
   /** Sends a copy of `request` with a DPoP-bound `token` and a fresh proof; a `use_dpop_nonce`
    *  answer (or a refused proof from a clock that was off) gets one retry with a new proof. */
-  async #sendWithProof(request, token) {
-    const dpop = this.#dpop;
-    for (let attempt = 1; ; attempt++) {
-      const before = dpop.state(request.url);
-      let proof;
-      try {
-        proof = await dpop.proof(request.method, request.url, token);
-      } catch (error) {
-        throw new AuthError("network", `no DPoP proof could be made (${errorName(error)})`);
-      }
-      const response = await sendAppRequest(withToken(request, token, "DPoP", proof));
-      dpop.learn(request.url, response.headers.get("DPoP-Nonce"), response.headers.get("Date"));
-      const reply = { status: response.status, challenge: response.headers.get("WWW-Authenticate") ?? "" };
-      if (attempt > 1 || !dpop.retries(reply, before, request.url)) return response;
-    }
+  #sendWithProof(request, token) {
+    return this.#dpop.send(
+      request.method,
+      request.url,
+      token,
+      (proof) => sendAppRequest(withToken(request, token, "DPoP", proof)),
+      (response) => ({
+        status: response.status,
+        nonce: response.headers.get("DPoP-Nonce"),
+        date: response.headers.get("Date"),
+        challenge: response.headers.get("WWW-Authenticate") ?? "",
+      }),
+      (error) => new AuthError("network", `no DPoP proof could be made (${errorName(error)})`),
+    );
   }
 
   /** Sends one request of the core; with DPoP, with a proof (bound to the access token that
    *  request carries as `DPoP`), and with one retry for a new nonce or a corrected clock. */
-  async #sendCoreRequest(job) {
-    const dpop = this.#dpop;
-    if (!dpop) return sendCoreRequest(job);
+  #sendCoreRequest(job) {
+    if (!this.#dpop) return sendCoreRequest(job);
     const authorization = job.headers.find(([name]) => name.toLowerCase() === "authorization")?.[1];
     const token = authorization?.startsWith("DPoP ") ? authorization.slice(5) : undefined;
-    for (let attempt = 1; ; attempt++) {
-      const before = dpop.state(job.url);
-      let proof;
-      try {
-        proof = await dpop.proof(job.method, job.url, token);
-      } catch (error) {
-        throw exchangeError("network", `${job.endpoint} request had no DPoP proof (${errorName(error)})`);
-      }
-      const reply = await sendCoreRequest(job, [["DPoP", proof]]);
-      dpop.learn(job.url, reply.nonce, reply.date);
-      if (attempt > 1 || !dpop.retries(reply, before, job.url)) return reply;
-    }
+    return this.#dpop.send(
+      job.method,
+      job.url,
+      token,
+      (proof) => sendCoreRequest(job, [["DPoP", proof]]),
+      (reply) => reply,
+      (error) => exchangeError("network", `${job.endpoint} request had no DPoP proof (${errorName(error)})`),
+    );
   }
 }
 

@@ -154,6 +154,26 @@ class DpopProver {
     return `${input}.${base64url(new Uint8Array(signature))}`;
   }
 
+  /** Sends `method` `url` with a fresh proof (bound to `token` when given): `send(proof)`
+   *  resolves with a reply, `describe(reply)` says `{ status, nonce, date, challenge, body }` of
+   *  it, and `unprovable(error)` is what to throw when no proof can be made (no key). One retry,
+   *  with a new proof, when the server asked for a new nonce or showed that our clock was off. */
+  async send(method, url, token, send, describe, unprovable) {
+    for (let attempt = 1; ; attempt++) {
+      const before = this.state(url);
+      let proof;
+      try {
+        proof = await this.proof(method, url, token);
+      } catch (error) {
+        throw unprovable(error);
+      }
+      const reply = await send(proof);
+      const seen = describe(reply);
+      this.learn(url, seen.nonce, seen.date);
+      if (attempt > 1 || !this.retries(seen, before, url)) return reply;
+    }
+  }
+
   /** What the proofs for `url` depend on now, to tell afterwards whether a retry can help. */
   state(url) {
     return { nonce: this.#nonces.get(new URL(url, globalThis.location?.href).origin), offset: this.#offset };
