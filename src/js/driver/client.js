@@ -112,9 +112,14 @@ export class AuthClient {
       } catch {
         // A getter that throws gives no storage: the default.
       }
-      // The core reads the rest: the storage adapter is an object serde cannot carry, and DPoP
+      // The core reads the rest: the storage adapter is an object JSON cannot carry, and DPoP
       // is this driver's (its key and proofs; the core learns which tokens are bound from them).
-      rest = Object.assign({}, options);
+      try {
+        rest = Object.assign({}, options);
+      } catch (error) {
+        // A getter or Proxy trap that throws: a bad option, not a crash.
+        throw new AuthError("config", `the options could not be read (${errorName(error)})`);
+      }
       dpopOption = rest.dpop;
       delete rest.storage;
       delete rest.dpop;
