@@ -134,10 +134,9 @@ class DpopProver {
     }
   }
 
-  /** A proof for `method` `url`; with `accessToken`, bound to it (`ath`). */
-  async proof(method, url, accessToken) {
+  /** A proof for `method` on `target` (a URL); with `accessToken`, bound to it (`ath`). */
+  async #proof(method, target, accessToken) {
     const key = await this.#loadKey();
-    const target = new URL(url, globalThis.location?.href);
     const claims = {
       jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
       htm: method,
@@ -159,29 +158,36 @@ class DpopProver {
    *  it, and `unprovable(error)` is what to throw when no proof can be made (no key). One retry,
    *  with a new proof, when the server asked for a new nonce or showed that our clock was off. */
   async send(method, url, token, send, describe, unprovable) {
+    // Parsed once per request: the proof's `htu` and the origin the nonces are kept under.
+    let target;
+    try {
+      target = new URL(url, globalThis.location?.href);
+    } catch (error) {
+      throw unprovable(error);
+    }
     for (let attempt = 1; ; attempt++) {
-      const before = this.state(url);
+      const before = this.#state(target.origin);
       let proof;
       try {
-        proof = await this.proof(method, url, token);
+        proof = await this.#proof(method, target, token);
       } catch (error) {
         throw unprovable(error);
       }
       const reply = await send(proof);
       const seen = describe(reply);
-      this.learn(url, seen.nonce, seen.date);
-      if (attempt > 1 || !this.retries(seen, before, url)) return reply;
+      this.#learn(target.origin, seen.nonce, seen.date);
+      if (attempt > 1 || !this.#retries(seen, before, target.origin)) return reply;
     }
   }
 
-  /** What the proofs for `url` depend on now, to tell afterwards whether a retry can help. */
-  state(url) {
-    return { nonce: this.#nonces.get(new URL(url, globalThis.location?.href).origin), offset: this.#offset };
+  /** What the proofs for `origin` depend on now, to tell afterwards whether a retry can help. */
+  #state(origin) {
+    return { nonce: this.#nonces.get(origin), offset: this.#offset };
   }
 
-  /** Learns from a reply to `url`: its `DPoP-Nonce`, and the server's clock from `Date`. */
-  learn(url, nonce, date) {
-    if (nonce) this.#nonces.set(new URL(url, globalThis.location?.href).origin, nonce);
+  /** Learns from a reply from `origin`: its `DPoP-Nonce`, and the server's clock from `Date`. */
+  #learn(origin, nonce, date) {
+    if (nonce) this.#nonces.set(origin, nonce);
     const serverTime = date ? Date.parse(date) : NaN;
     if (Number.isFinite(serverTime)) {
       const offset = serverTime - Date.now();
@@ -192,11 +198,11 @@ class DpopProver {
 
   /** Whether a reply refusing a proof made in state `before` deserves its one retry: the server
    *  asked for a (new) nonce, or refused the proof and showed our clock was off. */
-  retries(reply, before, url) {
+  #retries(reply, before, origin) {
     const { status, challenge = "", body = "" } = reply;
     const asked = (error) => challenge.includes(`"${error}"`) || (status === 400 && body.includes(`"${error}"`));
     if (status !== 400 && status !== 401) return false;
-    const now = this.state(url);
+    const now = this.#state(origin);
     if (asked("use_dpop_nonce")) return now.nonce !== undefined && now.nonce !== before.nonce;
     return asked("invalid_dpop_proof") && Math.abs(now.offset - before.offset) > DPOP_CLOCK_RETRY_MS;
   }
