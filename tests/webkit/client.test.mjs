@@ -1,7 +1,7 @@
 // The package in WebKit (WebKitGTK's MiniBrowser over W3C WebDriver), or in Firefox with
 // E2E_ENGINE=firefox (geckodriver, headless), against the companion server: login and the error
 // codes, proactive refresh with 3-second tokens, `fetch` with the 401 replay, the three storage
-// modes across a reload, and cookie refresh. The same scenarios
+// modes across a reload, cookie refresh, and DPoP (WebCrypto keys in IndexedDB). The same scenarios
 // as tests/e2e/client-*.test.mjs in Chromium, trimmed to what can differ between engines.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,17 +12,19 @@ let driver;
 let long; // 5-minute access tokens: nothing expires during a test
 let short; // 3-second access tokens
 let cookie; // --cookie-mode, 3-second access tokens
+let dpop; // --dpop, 5-minute access tokens
 
 before(async () => {
-  [driver, long, short, cookie] = await startAll([
+  [driver, long, short, cookie, dpop] = await startAll([
     startWebKit(),
     startWebKitServer(["--access-ttl", "300", "--refresh-ttl", "600"]),
     startWebKitServer(["--access-ttl", "3", "--refresh-ttl", "60"]),
     startWebKitServer(["--cookie-mode", "--access-ttl", "3", "--refresh-ttl", "60"]),
+    startWebKitServer(["--dpop", "--access-ttl", "300", "--refresh-ttl", "600"]),
   ]);
 });
 after(async () => {
-  await Promise.all([driver?.stop(), long?.stop(), short?.stop(), cookie?.stop()]);
+  await Promise.all([driver?.stop(), long?.stop(), short?.stop(), cookie?.stop(), dpop?.stop()]);
 });
 
 test(`${engine.label}: login, claims, roles, me(), logout that leaves storage clean`, async (t) => {
@@ -318,4 +320,33 @@ test(`${engine.label}: cookie refresh: no refresh token in JS; refresh() and the
   assert.equal((await win.eventNames()).at(-1), "SIGNED_OUT");
   stats = await getStats(cookie.url);
   assert.equal(countStatus(stats, "POST /auth/refresh", 401), 1);
+});
+
+test(`${engine.label}: DPoP: a bound session, proofs on every request, the key kept across a reload and deleted by logout`, async (t) => {
+  await resetServer(dpop.url);
+  const win = await openBrowser(t, driver, dpop.url);
+  await win.createClient({ dpop: true });
+  const s = await win.loginOk("user", "user-password");
+  const jkt = jwtClaims(s.accessToken).cnf?.jkt;
+  assert.ok(jkt, "the server bound the token to the page's key");
+  const use = () =>
+    win.run(async () => {
+      const response = await client.fetch("/auth/me");
+      const me = await window.__try(() => client.me());
+      return { status: response.status, me: me.value?.email ?? me.error, dpop: client.getDiagnostics().dpop };
+    });
+  assert.deepEqual(await use(), { status: 200, me: "user@example.com", dpop: { bound: true, thumbprint: jkt } });
+  const refreshed = await win.run(() => window.__try(async () => (await client.refresh()).accessToken));
+  assert.ok(refreshed.ok, `refresh with a proof: ${JSON.stringify(refreshed.error)}`);
+  const stolen = await fetch(`${dpop.url}/auth/me`, { headers: { authorization: `Bearer ${refreshed.value}` } });
+  assert.equal(stolen.status, 401, "the bound token is no bearer token");
+
+  await win.reload();
+  await win.createClient({ dpop: true });
+  assert.deepEqual(await use(), { status: 200, me: "user@example.com", dpop: { bound: true, thumbprint: jkt } }, "the key outlived the reload");
+  await win.run(() => client.logout());
+  const again = await win.loginOk("user", "user-password");
+  assert.notEqual(jwtClaims(again.accessToken).cnf?.jkt, jkt, "logout deleted the key: a new one for the new login");
+  const stats = await getStats(dpop.url);
+  assert.equal(totalStatus(stats, 401), 1, "only the thief was refused");
 });
