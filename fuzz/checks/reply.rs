@@ -398,10 +398,10 @@ fn check_requests(config: &Config, input: &mut Input) {
     }
     let access = world::access_token(7, Some(1.79e9), None);
     for request in [
-        protocol::logout_requests(config, &access, None)
+        protocol::logout_requests(config, &access, None, false)
             .into_iter()
             .next(),
-        protocol::me_request(config, &access).ok(),
+        protocol::me_request(config, &access, false).ok(),
     ]
     .into_iter()
     .flatten()

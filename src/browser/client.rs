@@ -335,17 +335,6 @@ impl AuthClient {
             .refuses_token(status)
     }
 
-    /// The statuses that say the token was refused (`tokenErrorStatuses`; 401 among them).
-    pub fn token_error_statuses(&self) -> Vec<u16> {
-        self.inner
-            .machine
-            .borrow()
-            .config()
-            .errors()
-            .token_statuses
-            .clone()
-    }
-
     /// The end of [`AuthClient::fetch`] once `request` was sent with `token` and `response`
     /// came back: on a 401 (or another `tokenErrorStatuses` status), one replay with a newer
     /// token (refreshing once if none is in hand); otherwise `response` itself. `request` must
@@ -831,7 +820,7 @@ fn with_bearer(request: &web_sys::Request, token: &str) -> Result<web_sys::Reque
 }
 
 /// The error of a `fetch` that got no response.
-pub(crate) fn no_response() -> AuthError {
+fn no_response() -> AuthError {
     AuthError::network("no response (offline, DNS, CORS or aborted)")
 }
 

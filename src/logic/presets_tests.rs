@@ -122,7 +122,7 @@ fn the_library_presets_follow_their_docs() {
 
 #[test]
 fn each_preset_logs_out_as_its_library_revokes() {
-    let simplejwt = protocol::logout_requests(&preset("simplejwt"), "acc", Some("ref"));
+    let simplejwt = protocol::logout_requests(&preset("simplejwt"), "acc", Some("ref"), false);
     assert_eq!(
         shapes(&simplejwt),
         [(
@@ -132,7 +132,7 @@ fn each_preset_logs_out_as_its_library_revokes() {
             Some(r#"{"refresh":"ref"}"#.to_owned())
         )]
     );
-    let flask = protocol::logout_requests(&preset("flask-jwt-extended"), "acc", Some("ref"));
+    let flask = protocol::logout_requests(&preset("flask-jwt-extended"), "acc", Some("ref"), false);
     let url = "http://127.0.0.1:8000/logout".to_owned();
     assert_eq!(
         shapes(&flask),
@@ -146,7 +146,7 @@ fn each_preset_logs_out_as_its_library_revokes() {
             (Method::Delete, url, Some("Bearer ref".to_owned()), None),
         ]
     );
-    let users = protocol::logout_requests(&preset("fastapi-users"), "acc", Some("ref"));
+    let users = protocol::logout_requests(&preset("fastapi-users"), "acc", Some("ref"), false);
     assert_eq!(
         shapes(&users),
         [(
@@ -157,12 +157,13 @@ fn each_preset_logs_out_as_its_library_revokes() {
         )]
     );
     // A session without a refresh token skips the calls that need one.
-    let flask_without = protocol::logout_requests(&preset("flask-jwt-extended"), "acc", None);
+    let flask_without =
+        protocol::logout_requests(&preset("flask-jwt-extended"), "acc", None, false);
     assert_eq!(flask_without.len(), 1);
-    assert!(protocol::logout_requests(&preset("simplejwt"), "acc", None).is_empty());
+    assert!(protocol::logout_requests(&preset("simplejwt"), "acc", None, false).is_empty());
     // Replaced sessions are logged out the same way, never with cookies.
     let replaced =
-        protocol::logout_replaced_requests(&preset("flask-jwt-extended"), "a", Some("r"));
+        protocol::logout_replaced_requests(&preset("flask-jwt-extended"), "a", Some("r"), false);
     assert_eq!(replaced.len(), 2);
     assert!(replaced
         .iter()
@@ -178,7 +179,12 @@ fn logout_calls_are_options_a_user_can_guess() {
         ]}"#,
     );
     assert_eq!(
-        shapes(&protocol::logout_requests(&custom, "acc", Some("ref"))),
+        shapes(&protocol::logout_requests(
+            &custom,
+            "acc",
+            Some("ref"),
+            false
+        )),
         [
             (
                 Method::Post,
@@ -198,7 +204,7 @@ fn logout_calls_are_options_a_user_can_guess() {
     // the facade makes it a list; tests/e2e/backends.test.mjs passes one so.)
     let one = config(r#"{"baseUrl": "https://h", "logout": [{"refreshToken": "json"}]}"#);
     assert_eq!(
-        shapes(&protocol::logout_requests(&one, "acc", Some("ref"))),
+        shapes(&protocol::logout_requests(&one, "acc", Some("ref"), false)),
         [(
             Method::Post,
             "https://h/auth/logout".to_owned(),
@@ -208,7 +214,7 @@ fn logout_calls_are_options_a_user_can_guess() {
     );
     // An empty list means no server logout, like `endpoints.logout: null`.
     let none = config(r#"{"baseUrl": "https://h", "logout": []}"#);
-    assert!(protocol::logout_requests(&none, "acc", Some("ref")).is_empty());
+    assert!(protocol::logout_requests(&none, "acc", Some("ref"), false).is_empty());
     // In cookie mode the standard logout stays; the simplejwt blacklist call cannot be made.
     let cookie =
         config(r#"{"baseUrl": "https://h", "profile": "simplejwt", "refresh": {"via": "cookie"}}"#);

@@ -172,24 +172,19 @@ impl HttpRequest {
         self
     }
 
-    fn with_bearer(mut self, access_token: &str) -> Self {
-        self.headers.push((
-            "Authorization".to_owned(),
-            ["Bearer ", access_token].concat(),
-        ));
+    fn with_bearer(mut self, token: &str) -> Self {
+        self.headers
+            .push(("Authorization".to_owned(), ["Bearer ", token].concat()));
         self
     }
 
-    /// The request with `access_token` sent as a DPoP-bound token (`Authorization: DPoP`, RFC
-    /// 9449 section 7.1) instead of a bearer one; the driver adds the proof. Other credentials (a
-    /// refresh token in `Authorization`) stay as they are.
-    pub fn with_dpop_scheme(mut self, access_token: &str) -> Self {
-        let bearer = ["Bearer ", access_token].concat();
-        for (name, value) in &mut self.headers {
-            if name.eq_ignore_ascii_case("Authorization") && *value == bearer {
-                *value = ["DPoP ", access_token].concat();
-            }
-        }
+    /// The request carrying `access_token`: as a bearer token, or, when the session is
+    /// DPoP-bound, as `Authorization: DPoP` (RFC 9449 section 7.1), to which the driver adds the
+    /// proof. A refresh token sent in `Authorization` is never bound ([`HttpRequest::with_bearer`]).
+    fn with_access_token(mut self, access_token: &str, dpop: bool) -> Self {
+        let scheme = if dpop { "DPoP " } else { "Bearer " };
+        self.headers
+            .push(("Authorization".to_owned(), [scheme, access_token].concat()));
         self
     }
 
@@ -410,11 +405,13 @@ pub fn refresh_request(config: &Config, refresh_token: Option<&str>) -> Option<H
 
 /// The server logout requests of a session holding `access_token` and `refresh_token`: the
 /// `logout` option's calls in order, without those that need a refresh token the session lacks.
-/// Empty when the server has no logout.
+/// Empty when the server has no logout. `dpop`: the access token is DPoP-bound
+/// ([`Session::is_dpop_bound`](crate::logic::session::Session::is_dpop_bound)).
 pub fn logout_requests(
     config: &Config,
     access_token: &str,
     refresh_token: Option<&str>,
+    dpop: bool,
 ) -> Vec<HttpRequest> {
     config
         .logout_calls()
@@ -431,7 +428,7 @@ pub fn logout_requests(
                 credentials(config),
             );
             let request = match call.bearer {
-                LogoutBearer::Access => request.with_bearer(access_token),
+                LogoutBearer::Access => request.with_access_token(access_token, dpop),
                 LogoutBearer::Refresh => request.with_bearer(refresh_token?),
                 LogoutBearer::None => request,
             };
@@ -465,20 +462,26 @@ pub fn logout_replaced_requests(
     config: &Config,
     access_token: &str,
     refresh_token: Option<&str>,
+    dpop: bool,
 ) -> Vec<HttpRequest> {
-    let mut requests = logout_requests(config, access_token, refresh_token);
+    let mut requests = logout_requests(config, access_token, refresh_token, dpop);
     for request in &mut requests {
         request.credentials = Credentials::Omit;
     }
     requests
 }
 
-/// The current-user request, or a `config` error when the server has no such endpoint.
-pub fn me_request(config: &Config, access_token: &str) -> Result<HttpRequest, AuthError> {
+/// The current-user request, or a `config` error when the server has no such endpoint. `dpop`:
+/// the access token is DPoP-bound.
+pub fn me_request(
+    config: &Config,
+    access_token: &str,
+    dpop: bool,
+) -> Result<HttpRequest, AuthError> {
     let url = me_endpoint(config)?.to_owned();
     Ok(
         HttpRequest::new(Endpoint::Me, Method::Get, url, credentials(config))
-            .with_bearer(access_token),
+            .with_access_token(access_token, dpop),
     )
 }
 
@@ -922,7 +925,7 @@ mod tests {
 
     /// The first logout call of a session without a refresh token.
     fn logout_request(config: &Config, access_token: &str) -> Option<HttpRequest> {
-        logout_requests(config, access_token, None)
+        logout_requests(config, access_token, None, false)
             .into_iter()
             .next()
     }
@@ -1045,13 +1048,13 @@ mod tests {
         let minimal = config(r#"{"baseUrl": "https://h", "profile": "minimal"}"#);
         assert_eq!(logout_request(&minimal, "acc"), None);
 
-        let me = me_request(&minimal, "acc").unwrap_or_else(|err| panic!("{err}"));
+        let me = me_request(&minimal, "acc", false).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(me.method, Method::Get);
         assert_eq!(me.url, "https://h/users/me");
         assert_eq!(me.header("authorization"), Some("Bearer acc"));
         let none = config(r#"{"baseUrl": "https://h", "endpoints": {"me": null}}"#);
         assert_eq!(
-            me_request(&none, "acc").map_err(|e| e.code()),
+            me_request(&none, "acc", false).map_err(|e| e.code()),
             Err(ErrorCode::Config)
         );
     }

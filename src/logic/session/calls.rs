@@ -205,12 +205,9 @@ impl SessionMachine {
         dpop: bool,
         out: &mut Vec<Effect>,
     ) {
-        for http in protocol::logout_replaced_requests(&self.config, access_token, refresh_token) {
-            let http = if dpop {
-                http.with_dpop_scheme(access_token)
-            } else {
-                http
-            };
+        let calls =
+            protocol::logout_replaced_requests(&self.config, access_token, refresh_token, dpop);
+        for http in calls {
             let request = self.next_request();
             out.push(Effect::Send { request, http });
         }
@@ -231,17 +228,17 @@ impl SessionMachine {
             session: None,
         });
         let refresh_token = session.refresh_token.as_deref();
-        let calls = protocol::logout_requests(&self.config, &session.access_token, refresh_token);
+        let calls = protocol::logout_requests(
+            &self.config,
+            &session.access_token,
+            refresh_token,
+            session.dpop,
+        );
         if calls.is_empty() {
             return complete(out, op, Ok(Outcome::Done));
         }
         // `logout()` settles when the last of its calls is answered.
         for http in calls {
-            let http = if session.dpop {
-                http.with_dpop_scheme(&session.access_token)
-            } else {
-                http
-            };
             let request = self.next_request();
             self.logouts.push((request, op));
             out.push(Effect::Send { request, http });

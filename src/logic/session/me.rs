@@ -136,13 +136,8 @@ impl SessionMachine {
         // A token of a DPoP-bound session goes out as `DPoP` (the tokens `me()` sends are the
         // session's own).
         let bound = self.session.as_ref().is_some_and(|s| s.is_dpop_bound());
-        match protocol::me_request(&self.config, &token) {
+        match protocol::me_request(&self.config, &token, bound) {
             Ok(http) => {
-                let http = if bound {
-                    http.with_dpop_scheme(&token)
-                } else {
-                    http
-                };
                 let request = self.next_request();
                 self.me_calls.push(MeCall {
                     request,
