@@ -8,18 +8,44 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readNames, renameGlue, renameTypes, renameWasm, shortNames } from "./wasm-names.mjs";
 
 const dir = process.argv[2] ?? "pkg";
 const manifestPath = join(dir, "package.json");
 const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+
+const entry = join(dir, "tokenkeeper.js");
+let glue = readFileSync(entry, "utf8");
+
+// The names the module and the glue know each other by: wasm-bindgen's are long and hashed
+// (`__wbg_set_d2d33b52458e984a` under "./tokenkeeper_bg.js"), spelled once in the module and once
+// as a property key in the glue, which the minifier must keep. One or two letters instead: -2.2 KB
+// gzip (.wasm -1331 B, glue -869 B; scripts/wasm-names.mjs). The fields imported from a snippet
+// keep their names: they are the snippet's own exports. This runs on the glue as wasm-bindgen
+// wrote it, and fails the build if the glue refers to a name in any way it does not know.
+const wasmPath = join(dir, "tokenkeeper_bg.wasm");
+const wasmBytes = readFileSync(wasmPath);
+const names = shortNames(readNames(wasmBytes), { renameFields: (module) => !module.startsWith("./snippets/") });
+glue = renameGlue(glue, names, (source) => {
+  const { program, errors } = requireFromWorkspace("rolldown/experimental").parseSync("tokenkeeper.js", source);
+  if (errors.length) throw new Error(`parsing tokenkeeper.js: ${errors.map((e) => e.message).join("; ")}`);
+  return program;
+});
+const renamedWasm = renameWasm(wasmBytes, names);
+if (!WebAssembly.validate(renamedWasm)) throw new Error("the renamed tokenkeeper_bg.wasm does not validate");
+writeFileSync(wasmPath, renamedWasm);
+// The declarations of the raw exports (`InitOutput`, what `init()` resolves to, and the unpublished
+// tokenkeeper_bg.wasm.d.ts) say the new names, as they are at run time.
+for (const file of ["tokenkeeper.d.ts", "tokenkeeper_bg.wasm.d.ts"]) {
+  const path = join(dir, file);
+  if (existsSync(path)) writeFileSync(path, renameTypes(readFileSync(path, "utf8"), names));
+}
 
 // wasm-bindgen puts each JS snippet (`#[wasm_bindgen(module = "/src/js/...")]`) in a module of its
 // own under snippets/, which the entry imports. In a browser every module is one more request the
 // entry waits for before it runs: measured, two snippets cost a cold page 20-40 ms of the import
 // (bench/speed.mjs, section 4). So the snippets are inlined into the entry, each in a function
 // scope of its own, and snippets/ is removed: one module, one request.
-const entry = join(dir, "tokenkeeper.js");
-let glue = readFileSync(entry, "utf8");
 const snippetDir = join(dir, "snippets");
 const snippets = existsSync(snippetDir) ? listFiles(snippetDir) : [];
 snippets.forEach((file, index) => {
@@ -70,7 +96,6 @@ glue += `const { AuthClient } = (() => {\n${driver.join("\n")}\nreturn { AuthCli
 // `AuthError` is a JS class (it must extend Error) that wasm-bindgen imports from a snippet; the
 // entry exports it so that apps can `import { AuthError } from "tokenkeeper"`.
 if (!/^export \{ ?AuthError ?\};?$/m.test(glue)) glue += "export { AuthError };\n";
-// (The `"./snippets/…"` keys that remain name the wasm module's imports; they are not files.)
 if (/^(import|export)\b.*["']\.\/snippets\//m.test(glue)) throw new Error("tokenkeeper.js still imports from snippets/");
 writeFileSync(entry, minified(glue));
 rmSync(snippetDir, { recursive: true, force: true });
