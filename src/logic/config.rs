@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::logic::error::{decimal, fill, AuthError};
+use crate::logic::error::{fill, AuthError};
 use crate::logic::logout::{LogoutBearer, LogoutCall, LogoutCallOptions, LogoutMethod};
-use crate::logic::roles::RoleClaims;
+use crate::logic::roles::{RoleClaims, DEFAULT_ROLE_CLAIMS};
 
 /// A preset for a backend shape (`profile` option): the seed shapes, and the Python auth
 /// libraries as their docs set them up.
@@ -314,7 +314,7 @@ pub const DEFAULT_ERROR_FIELDS: [&str; 4] = ["detail", "error_description", "mes
 impl Default for ErrorFormat {
     fn default() -> Self {
         Self {
-            fields: DEFAULT_ERROR_FIELDS.map(str::to_owned).to_vec(),
+            fields: owned(&DEFAULT_ERROR_FIELDS),
             token_statuses: vec![401],
         }
     }
@@ -470,70 +470,62 @@ impl Config {
     ///
     /// Fails with a `config` error naming the option: a `baseUrl` that is not an `http(s)` URL or
     /// a `/path`, negative or non-finite seconds, empty names, malformed origins.
-    pub fn resolve(options: AuthClientOptions) -> Result<Self, AuthError> {
+    pub fn resolve(mut options: AuthClientOptions) -> Result<Self, AuthError> {
+        // The checks borrow `options` (or take values out of it) and fail with a small `Bad`:
+        // `options` is then dropped here, whole, once, and the `AuthError` is made once, where
+        // each failing check used to move an `AuthError` and clean up a partly moved `options`.
+        Self::resolve_from(&mut options).map_err(Bad::error)
+    }
+
+    fn resolve_from(options: &mut AuthClientOptions) -> Result<Self, Bad> {
         let profile = options.profile.unwrap_or_default();
         let preset = preset(profile);
         let base = BaseUrl::parse(&options.base_url)?;
 
-        let endpoints_in = options.endpoints.unwrap_or_default();
-        let login_path = match endpoints_in.login {
-            Some(path) => path,
-            None => preset.login.to_owned(),
-        };
+        let given = options.endpoints.get_or_insert_default();
         let endpoints = Endpoints {
-            login: base.join("endpoints.login", &login_path)?,
-            refresh: resolve_endpoint(
-                &base,
-                "endpoints.refresh",
-                endpoints_in.refresh,
-                preset.refresh,
+            login: base.join(
+                "endpoints.login",
+                given.login.as_deref().unwrap_or(preset.login),
             )?,
-            logout: resolve_endpoint(
-                &base,
-                "endpoints.logout",
-                endpoints_in.logout,
-                preset.logout,
-            )?,
-            me: resolve_endpoint(&base, "endpoints.me", endpoints_in.me, preset.me)?,
+            refresh: base.endpoint("endpoints.refresh", &given.refresh, preset.refresh)?,
+            logout: base.endpoint("endpoints.logout", &given.logout, preset.logout)?,
+            me: base.endpoint("endpoints.me", &given.me, preset.me)?,
         };
 
-        let login_in = options.login.unwrap_or_default();
+        let given = options.login.get_or_insert_default();
         let login = LoginFormat {
-            encoding: login_in.encoding.unwrap_or(preset.encoding),
+            encoding: given.encoding.unwrap_or(preset.encoding),
             username_field: name(
                 "login.usernameField",
-                login_in.username_field,
+                &given.username_field,
                 preset.username_field,
             )?,
-            password_field: name("login.passwordField", login_in.password_field, "password")?,
+            password_field: name("login.passwordField", &given.password_field, "password")?,
         };
 
-        let refresh_in = options.refresh.unwrap_or_default();
+        let given = options.refresh.get_or_insert_default();
         let refresh = RefreshFormat {
-            via: refresh_in.via.unwrap_or(preset.via),
-            field: name("refresh.field", refresh_in.field, preset.refresh_field)?,
+            via: given.via.unwrap_or(preset.via),
+            field: name("refresh.field", &given.field, preset.refresh_field)?,
         };
 
-        let fields_in = options.response_fields.unwrap_or_default();
+        let given = options.response_fields.get_or_insert_default();
         let response_fields = ResponseFields {
             access_token: name(
                 "responseFields.accessToken",
-                fields_in.access_token,
+                &given.access_token,
                 preset.access_token_field,
             )?,
             refresh_token: name(
                 "responseFields.refreshToken",
-                fields_in.refresh_token,
+                &given.refresh_token,
                 preset.refresh_token_field,
             )?,
-            expires_in: name(
-                "responseFields.expiresIn",
-                fields_in.expires_in,
-                "expires_in",
-            )?,
+            expires_in: name("responseFields.expiresIn", &given.expires_in, "expires_in")?,
         };
 
-        let storage_key = name("storageKey", options.storage_key, DEFAULT_STORAGE_KEY)?;
+        let storage_key = name("storageKey", &options.storage_key, DEFAULT_STORAGE_KEY)?;
         let refresh_margin = seconds(
             "refreshMarginSeconds",
             options.refresh_margin_seconds,
@@ -541,21 +533,23 @@ impl Config {
         )?;
         let leeway = seconds("leewaySeconds", options.leeway_seconds, Duration::ZERO)?;
 
-        let role_claims = match options.role_claims {
-            None => RoleClaims::default(),
-            Some(paths) => {
-                if paths.iter().any(|path| path.trim().is_empty()) {
-                    return Err(AuthError::config("roleClaims must not contain empty paths"));
-                }
-                RoleClaims::new(paths)
-            }
-        };
+        // The defaults go through the same `RoleClaims::new::<&Vec<String>>` as a given list,
+        // so the package holds one copy of it (the defaults pass the check).
+        let paths = options
+            .role_claims
+            .get_or_insert_with(|| owned(&DEFAULT_ROLE_CLAIMS));
+        if paths.iter().any(|path| path.trim().is_empty()) {
+            return Err(bad("roleClaims", "must not contain empty paths"));
+        }
+        let role_claims = RoleClaims::new(&*paths);
 
-        let mut api_origins: Vec<String> = base.origin.iter().cloned().collect();
-        for given in options.api_origins.unwrap_or_default() {
-            let origin = parse_origin_only(&given).map_err(|why| {
-                AuthError::config(fill("apiOrigins entry is not an origin: {}", &[why]))
-            })?;
+        let mut api_origins = Vec::new();
+        if let Some(origin) = &base.origin {
+            api_origins.push(origin.clone());
+        }
+        for given in options.api_origins.as_deref().unwrap_or_default() {
+            let origin = parse_origin_only(given)
+                .map_err(|why| bad("apiOrigins entry is not an origin:", why))?;
             if !api_origins.contains(&origin) {
                 api_origins.push(origin);
             }
@@ -563,12 +557,12 @@ impl Config {
 
         let logout = resolve_logout(
             &base,
-            options.logout,
+            options.logout.as_deref(),
             endpoints.logout.as_deref(),
             preset.logout_calls,
             refresh.via,
         )?;
-        let errors = resolve_errors(options.error_fields, options.token_error_statuses, preset)?;
+        let errors = resolve_errors(options, preset)?;
 
         Ok(Self {
             profile,
@@ -698,71 +692,79 @@ impl Config {
 /// refresh token when it lives in an HttpOnly cookie.
 fn resolve_logout(
     base: &BaseUrl,
-    given: Option<Vec<LogoutCallOptions>>,
+    given: Option<&[LogoutCallOptions]>,
     default_url: Option<&str>,
     preset: &[PresetLogout],
     via: RefreshVia,
-) -> Result<Vec<LogoutCall>, AuthError> {
+) -> Result<Vec<LogoutCall>, Bad> {
+    let mut calls = Vec::new();
     let Some(given) = given else {
         let Some(url) = default_url else {
-            return Ok(Vec::new());
+            return Ok(calls);
         };
-        let calls: Vec<LogoutCall> = preset
-            .iter()
-            .map(|&(method, bearer, field)| LogoutCall {
+        for &(method, bearer, field) in preset {
+            let call = LogoutCall {
                 url: url.to_owned(),
                 method,
                 bearer,
                 refresh_token: field.map(|field| (LoginEncoding::Json, field.to_owned())),
-            })
-            .collect();
-        // With the refresh token out of reach (a cookie), the preset's calls that need it go.
-        return Ok(calls
-            .into_iter()
-            .filter(|call| via != RefreshVia::Cookie || !call.needs_refresh_token())
-            .collect());
+            };
+            // With the refresh token out of reach (a cookie), the preset's calls that need it go.
+            if via != RefreshVia::Cookie || !call.needs_refresh_token() {
+                calls.push(call);
+            }
+        }
+        return Ok(calls);
     };
-    let mut calls = Vec::with_capacity(given.len());
     for call in given {
-        let url = match call.endpoint.clone() {
-            Some(path) => base.join("logout.endpoint", &path)?,
-            None => default_url.map(str::to_owned).ok_or_else(|| {
-                AuthError::config("a logout call needs an endpoint: endpoints.logout is null")
-            })?,
+        let url = match &call.endpoint {
+            Some(path) => base.join("logout.endpoint", path)?,
+            None => default_url
+                .ok_or(bad(
+                    "a logout call needs an endpoint:",
+                    "endpoints.logout is null",
+                ))?
+                .to_owned(),
         };
         let method = call
             .method()
-            .ok_or_else(|| AuthError::config("logout.method must be \"POST\" or \"DELETE\""))?;
-        let bearer = call.bearer().ok_or_else(|| {
-            AuthError::config("logout.bearer must be \"access\", \"refresh\" or \"none\"")
-        })?;
+            .ok_or(bad("logout.method", "must be \"POST\" or \"DELETE\""))?;
+        let bearer = call.bearer().ok_or(bad(
+            "logout.bearer",
+            "must be \"access\", \"refresh\" or \"none\"",
+        ))?;
         let body = call
             .body()
-            .map_err(|()| AuthError::config("logout.refreshToken must be \"json\" or \"form\""))?;
-        if call.field.is_some() && body.is_none() {
-            return Err(AuthError::config(
-                "logout.field names the body field of the refresh token: set logout.refreshToken too",
-            ));
-        }
+            .map_err(|()| bad("logout.refreshToken", "must be \"json\" or \"form\""))?;
+        let refresh_token = match body {
+            Some(encoding) => Some((
+                encoding,
+                name("logout.field", &call.field, "refresh_token")?,
+            )),
+            None if call.field.is_some() => {
+                return Err(bad(
+                    "logout.field",
+                    "names the body field of the refresh token: set logout.refreshToken too",
+                ));
+            }
+            None => None,
+        };
         let resolved = LogoutCall {
             url,
             method,
             bearer,
-            refresh_token: match body {
-                Some(encoding) => {
-                    Some((encoding, name("logout.field", call.field, "refresh_token")?))
-                }
-                None => None,
-            },
+            refresh_token,
         };
         if resolved.bearer == LogoutBearer::None && resolved.refresh_token.is_none() {
-            return Err(AuthError::config(
-                "a logout call with bearer \"none\" must send the refresh token (logout.refreshToken)",
+            return Err(bad(
+                "a logout call with bearer \"none\"",
+                "must send the refresh token (logout.refreshToken)",
             ));
         }
         if via == RefreshVia::Cookie && resolved.needs_refresh_token() {
-            return Err(AuthError::config(
-                "logout cannot send the refresh token: with refresh.via \"cookie\" it is an HttpOnly cookie that JavaScript cannot read",
+            return Err(bad(
+                "logout",
+                "cannot send the refresh token: with refresh.via \"cookie\" it is an HttpOnly cookie that JavaScript cannot read",
             ));
         }
         calls.push(resolved);
@@ -771,44 +773,36 @@ fn resolve_logout(
 }
 
 /// `errorFields` and `tokenErrorStatuses`, or the preset's.
-fn resolve_errors(
-    fields: Option<Vec<String>>,
-    statuses: Option<Vec<u16>>,
-    preset: &Preset,
-) -> Result<ErrorFormat, AuthError> {
-    let fields = match fields {
-        None => preset
-            .error_fields
-            .iter()
-            .map(|f| (*f).to_owned())
-            .collect(),
-        Some(fields) => {
-            if fields.is_empty() || fields.iter().any(|f| f.trim().is_empty()) {
-                return Err(AuthError::config(
-                    "errorFields must list at least one path, none of them empty",
-                ));
-            }
-            fields
+fn resolve_errors(options: &mut AuthClientOptions, preset: &Preset) -> Result<ErrorFormat, Bad> {
+    let fields = match options.error_fields.take() {
+        None => owned(preset.error_fields),
+        Some(fields) if fields.is_empty() || fields.iter().any(|f| f.trim().is_empty()) => {
+            return Err(bad(
+                "errorFields",
+                "must list at least one path, none of them empty",
+            ));
         }
+        Some(fields) => fields,
     };
-    let token_statuses = match statuses {
+    let token_statuses = match options.token_error_statuses.take() {
         None => preset.token_statuses.to_vec(),
-        Some(statuses) => {
-            if !statuses.contains(&401) {
-                return Err(AuthError::config(
-                    "tokenErrorStatuses must include 401, the status every server uses for a refused token",
-                ));
-            }
+        Some(statuses) if !statuses.contains(&401) => {
+            return Err(bad(
+                "tokenErrorStatuses",
+                "must include 401, the status every server uses for a refused token",
+            ));
+        }
+        Some(statuses)
             if statuses
                 .iter()
-                .any(|s| !(400..500).contains(s) || *s == 429)
-            {
-                return Err(AuthError::config(
-                    "tokenErrorStatuses may hold only 4xx statuses other than 429 (rate limiting)",
-                ));
-            }
-            statuses
+                .any(|s| !(400..500).contains(s) || *s == 429) =>
+        {
+            return Err(bad(
+                "tokenErrorStatuses",
+                "may hold only 4xx statuses other than 429 (rate limiting)",
+            ));
         }
+        Some(statuses) => statuses,
     };
     Ok(ErrorFormat {
         fields,
@@ -816,47 +810,64 @@ fn resolve_errors(
     })
 }
 
-fn resolve_endpoint(
-    base: &BaseUrl,
-    option: &str,
-    given: Override<String>,
-    preset: Option<&str>,
-) -> Result<Option<String>, AuthError> {
-    match given {
-        Override::Disabled => Ok(None),
-        Override::Set(path) => base.join(option, &path).map(Some),
-        Override::Preset => preset.map(|path| base.join(option, path)).transpose(),
+/// Owned copies of `names` (a preset's defaults), in a loop rather than an iterator chain, which
+/// the package would hold once per element type and adapter.
+fn owned(names: &[&str]) -> Vec<String> {
+    let mut list = Vec::with_capacity(names.len());
+    for name in names {
+        list.push((*name).to_owned());
+    }
+    list
+}
+
+/// Why the options cannot work: the option, or the words naming it, and what is wrong, which
+/// the message joins with a space (`storageKey` + `must not be empty`). Two static strings and
+/// no destructor: the checks pass this up, and [`Config::resolve`] makes the one `AuthError`.
+#[derive(Debug, Clone, Copy)]
+struct Bad {
+    option: &'static str,
+    why: &'static str,
+}
+
+/// A [`Bad`], shorter to write.
+fn bad(option: &'static str, why: &'static str) -> Bad {
+    Bad { option, why }
+}
+
+impl Bad {
+    /// The `config` error: "`option` `why`".
+    fn error(self) -> AuthError {
+        AuthError::config(fill("{} {}", &[self.option, self.why]))
     }
 }
 
-fn name(option: &str, given: Option<String>, default: &str) -> Result<String, AuthError> {
-    match given {
-        None => Ok(default.to_owned()),
-        Some(value) if value.trim().is_empty() => {
-            Err(AuthError::config(fill("{} must not be empty", &[option])))
-        }
-        Some(value) => Ok(value),
+/// The name `given` for `option`, or `default`; a blank one is refused.
+fn name(option: &'static str, given: &Option<String>, default: &str) -> Result<String, Bad> {
+    let value = given.as_deref().unwrap_or(default);
+    if value.trim().is_empty() {
+        return Err(bad(option, "must not be empty"));
     }
+    Ok(value.to_owned())
 }
 
-fn seconds(option: &str, given: Option<f64>, default: Duration) -> Result<Duration, AuthError> {
+/// Seconds `given` for `option` as a `Duration`, or `default`: finite, not negative, in range.
+fn seconds(option: &'static str, given: Option<f64>, default: Duration) -> Result<Duration, Bad> {
     let Some(value) = given else {
         return Ok(default);
     };
-    if !value.is_finite() {
-        return Err(AuthError::config(fill(
-            "{} must be a finite number",
-            &[option],
-        )));
-    }
-    if value < 0.0 {
-        return Err(AuthError::config(fill(
-            "{} must not be negative",
-            &[option],
-        )));
-    }
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| AuthError::config(fill("{} is too large", &[option])))
+    // One refusal path, its words picked by the rule broken (the conversion refuses only what
+    // is too large once the value is finite and not negative).
+    let why = if !value.is_finite() {
+        "must be a finite number"
+    } else if value < 0.0 {
+        "must not be negative"
+    } else {
+        match Duration::try_from_secs_f64(value) {
+            Ok(duration) => return Ok(duration),
+            Err(_) => "is too large",
+        }
+    };
+    Err(bad(option, why))
 }
 
 /// `baseUrl`, split into the origin (absent for a same-origin path) and a path prefix without a
@@ -868,8 +879,8 @@ struct BaseUrl {
 }
 
 impl BaseUrl {
-    fn parse(text: &str) -> Result<Self, AuthError> {
-        let bad = |why: &str| AuthError::config(fill("baseUrl {}", &[why]));
+    fn parse(text: &str) -> Result<Self, Bad> {
+        let bad = |why| bad("baseUrl", why);
         let text = text.trim();
         if text.is_empty() {
             return Err(bad("is required"));
@@ -877,24 +888,22 @@ impl BaseUrl {
         if text.contains(['?', '#']) {
             return Err(bad("must not have a query or fragment"));
         }
-        if text.starts_with('/') && !text.starts_with("//") {
-            check_path(text).map_err(bad)?;
-            return Ok(Self {
-                origin: None,
-                prefix: text.trim_end_matches('/').to_owned(),
-            });
-        }
-        let (origin, rest) = split_origin(text).map_err(bad)?;
-        check_path(rest).map_err(bad)?;
+        let (origin, path) = if text.starts_with('/') && !text.starts_with("//") {
+            (None, text)
+        } else {
+            let (origin, rest) = split_origin(text).map_err(bad)?;
+            (Some(origin), rest)
+        };
+        check_path(path).map_err(bad)?;
         Ok(Self {
-            origin: Some(origin),
-            prefix: rest.trim_end_matches('/').to_owned(),
+            origin,
+            prefix: path.trim_end_matches('/').to_owned(),
         })
     }
 
     /// An endpoint as a full URL: absolute URLs stand alone, paths go under the prefix.
-    fn join(&self, option: &str, endpoint: &str) -> Result<String, AuthError> {
-        let bad = |why: &str| AuthError::config(fill("{} {}", &[option, why]));
+    fn join(&self, option: &'static str, endpoint: &str) -> Result<String, Bad> {
+        let bad = |why| bad(option, why);
         let endpoint = endpoint.trim();
         if endpoint.is_empty() {
             return Err(bad("must not be empty"));
@@ -903,14 +912,33 @@ impl BaseUrl {
             return Err(bad("must not have a fragment"));
         }
         if has_scheme(endpoint) {
-            let (origin, rest) = split_origin(endpoint).map_err(bad)?;
+            let (mut url, rest) = split_origin(endpoint).map_err(bad)?;
             check_path(rest).map_err(bad)?;
-            return Ok([origin.as_str(), rest].concat());
+            url.push_str(rest);
+            return Ok(url);
         }
         check_path(endpoint).map_err(bad)?;
         let path = endpoint.trim_start_matches('/');
         let origin = self.origin.as_deref().unwrap_or("");
         Ok([origin, &self.prefix, "/", path].concat())
+    }
+
+    /// An endpoint that may be switched off: `given`, else the preset's (`None`: there is none).
+    fn endpoint(
+        &self,
+        option: &'static str,
+        given: &Override<String>,
+        preset: Option<&str>,
+    ) -> Result<Option<String>, Bad> {
+        let path = match given {
+            Override::Disabled => None,
+            Override::Set(path) => Some(path.as_str()),
+            Override::Preset => preset,
+        };
+        match path {
+            Some(path) => self.join(option, path).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -918,8 +946,8 @@ fn has_scheme(text: &str) -> bool {
     text.split_once("://").is_some_and(|(scheme, _)| {
         !scheme.is_empty()
             && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
     })
 }
 
@@ -945,15 +973,18 @@ fn parse_origin_only(text: &str) -> Result<String, &'static str> {
 
 /// Splits `http(s)://authority/rest` into the normalized origin and `rest` (which starts with
 /// `/`, `?` or is empty).
+///
+/// The origin is the input's own scheme, host and port, lowercased once at the end (the port's
+/// digits are unaffected), so that only it is allocated.
 fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
-    let (scheme, after) = text
-        .split_once("://")
-        .ok_or("must start with http:// or https://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => "80",
-        "https" => "443",
-        _ => return Err("must start with http:// or https://"),
+    const NOT_HTTP: &str = "must start with http:// or https://";
+    let (scheme, after) = text.split_once("://").ok_or(NOT_HTTP)?;
+    let default_port = if scheme.eq_ignore_ascii_case("http") {
+        "80"
+    } else if scheme.eq_ignore_ascii_case("https") {
+        "443"
+    } else {
+        return Err(NOT_HTTP);
     };
     let end = after.find(['/', '?', '#']).unwrap_or(after.len());
     let (authority, rest) = after.split_at(end);
@@ -966,8 +997,8 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
             .ok_or("has an unclosed IPv6 bracket")?;
         if inside.is_empty()
             || !inside
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
         {
             return Err("has an invalid IPv6 host");
         }
@@ -979,7 +1010,11 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
                     .ok_or("has junk after the IPv6 host")?,
             ),
         };
-        (["[", &inside.to_ascii_lowercase(), "]"].concat(), port)
+        // The host with its brackets: the authority up to what follows `]`.
+        let host = authority
+            .get(..authority.len() - after_host.len())
+            .unwrap_or(authority);
+        (host, port)
     } else {
         let (host, port) = match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -992,26 +1027,42 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
             return Err("has a non-ASCII host: use its punycode (xn--) form");
         }
         if !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
         {
             return Err("has an invalid host");
         }
-        (host.to_ascii_lowercase(), port)
+        (host, port)
     };
     let port = match port {
-        None => None,
-        Some(port) => {
-            let number: u16 = port.parse().map_err(|_| "has an invalid port")?;
-            let canonical = decimal(number.into());
-            (canonical != default_port).then_some(canonical)
-        }
+        None => "",
+        Some(port) => canonical_port(port).ok_or("has an invalid port")?,
     };
-    let origin = match port {
-        Some(port) => [&scheme, "://", &host, ":", &port].concat(),
-        None => [&scheme, "://", &host].concat(),
+    let mut origin = if port.is_empty() || port == default_port {
+        [scheme, "://", host].concat()
+    } else {
+        [scheme, "://", host, ":", port].concat()
     };
+    origin.make_ascii_lowercase();
     Ok((origin, rest))
+}
+
+/// `port` as `u16::from_str` takes it (an optional `+`, then decimal digits, at most 65535), in
+/// its shortest form (`0080` is `80`); `None` if it is not one. Checks the digits in place, where
+/// parsing and printing the number again pulled in both.
+fn canonical_port(port: &str) -> Option<&str> {
+    let digits = port.strip_prefix('+').unwrap_or(port);
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    let port = if significant.is_empty() {
+        "0"
+    } else {
+        significant
+    };
+    // Digit strings of the same length compare as their numbers do.
+    (port.len() < 5 || (port.len() == 5 && port <= "65535")).then_some(port)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -1266,6 +1317,116 @@ pub(crate) mod tests {
         );
         options.refresh_margin_seconds = Some(f64::INFINITY);
         assert!(Config::resolve(options).is_err());
+    }
+
+    /// Every rule refuses through one `Bad` path now; the exact words of each family.
+    #[test]
+    fn refusals_keep_their_exact_words() {
+        let cases = [
+            (r#"{"baseUrl": " "}"#, "baseUrl is required"),
+            (
+                r#"{"baseUrl": "https://h", "storageKey": " "}"#,
+                "storageKey must not be empty",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "refresh": {"field": ""}}"#,
+                "refresh.field must not be empty",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "endpoints": {"refresh": "ftp://x"}}"#,
+                "endpoints.refresh must start with http:// or https://",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "endpoints": {"logout": "/a b"}}"#,
+                "endpoints.logout must not contain spaces or control characters",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "refreshMarginSeconds": -1e-300}"#,
+                "refreshMarginSeconds must not be negative",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "leewaySeconds": 1e300}"#,
+                "leewaySeconds is too large",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "roleClaims": ["a", " "]}"#,
+                "roleClaims must not contain empty paths",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "apiOrigins": ["https://x/path"]}"#,
+                "apiOrigins entry is not an origin: it has a path",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"method": "GET"}]}"#,
+                "logout.method must be \"POST\" or \"DELETE\"",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"bearer": "id"}]}"#,
+                "logout.bearer must be \"access\", \"refresh\" or \"none\"",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"refreshToken": "xml"}]}"#,
+                "logout.refreshToken must be \"json\" or \"form\"",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "endpoints": {"logout": null}, "logout": [{}]}"#,
+                "a logout call needs an endpoint: endpoints.logout is null",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "logout": [{"bearer": "none"}]}"#,
+                "a logout call with bearer \"none\" must send the refresh token \
+                 (logout.refreshToken)",
+            ),
+            (
+                r#"{"baseUrl": "https://h", "tokenErrorStatuses": [401, 500]}"#,
+                "tokenErrorStatuses may hold only 4xx statuses other than 429 (rate limiting)",
+            ),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(config_error(json), expected, "{json}");
+        }
+    }
+
+    /// The origin is lowercased as a whole; the port is read as `u16::from_str` reads it.
+    #[test]
+    fn origins_are_normalized_in_one_piece() {
+        let cases = [
+            ("HTTPS://[::ABCD]:0443/x", "https://[::abcd]", "/x"),
+            ("http://H.Example:+80", "http://h.example", ""),
+            ("https://h:00", "https://h:0", ""),
+            ("HtTp://h:08080?q", "http://h:8080", "?q"),
+        ];
+        for (text, origin, rest) in cases {
+            assert_eq!(split_origin(text), Ok((origin.to_owned(), rest)), "{text}");
+        }
+    }
+
+    /// `canonical_port` takes exactly what `u16::from_str` takes and writes it as `Display`
+    /// writes the number.
+    #[test]
+    fn ports_are_read_like_u16_from_str() {
+        let mut texts: Vec<String> = ["", "+", "-0", "-1", "++1", " 80", "80 ", "1_0", "٣", "8a"]
+            .map(str::to_owned)
+            .to_vec();
+        for n in (0..=70_000u32)
+            .step_by(7)
+            .chain([65_535, 65_536, 99_999, 100_000])
+        {
+            texts.extend([
+                n.to_string(),
+                format!("0{n}"),
+                format!("+{n}"),
+                format!("000{n}"),
+            ]);
+        }
+        for text in &texts {
+            let expected = text.parse::<u16>().ok().map(|n| n.to_string());
+            assert_eq!(
+                canonical_port(text).map(str::to_owned),
+                expected,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

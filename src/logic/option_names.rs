@@ -11,27 +11,34 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use crate::logic::config::{
     AuthClientOptions, EndpointOptions, LoginOptions, RefreshOptions, ResponseFieldOptions,
 };
+use crate::logic::json::{Json, JsonObject};
 use crate::logic::logout::LogoutCallOptions;
 
 /// The first key that the options do not have, as `"name"` or `"parent.name"`, with the names
-/// that were possible there. `keys(None)` lists the top-level keys given; `keys(Some(name))` the
-/// keys of the nested object given under `name` (empty when it is not an object).
-pub fn unknown_option(
-    keys: impl Fn(Option<&str>) -> Vec<String>,
-) -> Option<(String, &'static [&'static str])> {
+/// that were possible there. Nested objects are checked too: the one under `endpoints`, `login`,
+/// …, and each object of the `logout` list.
+///
+/// It walks the object in place: collecting the keys into lists first cost the package a
+/// `Vec<String>` per level and the iterator adapters to fill them.
+pub fn unknown_option(options: &JsonObject) -> Option<(String, &'static [&'static str])> {
     let top = struct_fields::<AuthClientOptions>();
-    for key in keys(None) {
-        let Some(&name) = top.iter().find(|&&name| name == key) else {
-            return Some((key, top));
-        };
-        let Some(nested) = nested_fields(name) else {
+    for (key, value) in options.iter() {
+        if !top.contains(&key) {
+            return Some((key.to_owned(), top));
+        }
+        let Some(nested) = nested_fields(key) else {
             continue;
         };
-        if let Some(inner) = keys(Some(name))
-            .into_iter()
-            .find(|inner| !nested.contains(&inner.as_str()))
-        {
-            return Some(([name, ".", &inner].concat(), nested));
+        // One object, or a list of them (`logout`); anything else has no keys to check (its
+        // type is refused later, by the reader).
+        let objects = match value {
+            Json::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        for object in objects.iter().filter_map(Json::as_object) {
+            if let Some((inner, _)) = object.iter().find(|(inner, _)| !nested.contains(inner)) {
+                return Some(([key, ".", inner].concat(), nested));
+            }
         }
     }
     None
@@ -108,25 +115,10 @@ impl<'de> Deserializer<'de> for FieldNames {
 mod tests {
     use super::*;
 
-    /// `keys` for [`unknown_option`] from a JSON object, as the facade reads a JS object (the
-    /// keys of every object of a nested list).
-    fn keys_of(json: &str) -> impl Fn(Option<&str>) -> Vec<String> {
-        let value: serde_json::Value = serde_json::from_str(json).expect("test JSON");
-        let own_keys = |object: Option<&serde_json::Value>| -> Vec<String> {
-            object
-                .and_then(serde_json::Value::as_object)
-                .map(|object| object.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        move |parent| match parent {
-            None => own_keys(Some(&value)),
-            Some(name) => match value.get(name) {
-                Some(serde_json::Value::Array(items)) => {
-                    items.iter().flat_map(|item| own_keys(Some(item))).collect()
-                }
-                nested => own_keys(nested),
-            },
-        }
+    /// [`unknown_option`] of the options in the JSON text.
+    fn unknown_in(text: &str) -> Option<(String, &'static [&'static str])> {
+        let value: Json = crate::logic::json::from_str(text).expect("test JSON");
+        unknown_option(value.as_object().expect("an object"))
     }
 
     #[test]
@@ -203,7 +195,7 @@ mod tests {
             (r#"{"baseUrl": "https://h"}"#, None),
         ];
         for (json, expected) in cases {
-            let found = unknown_option(keys_of(json));
+            let found = unknown_in(json);
             assert_eq!(
                 found.as_ref().map(|(name, _)| name.as_str()),
                 expected,

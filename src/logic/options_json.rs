@@ -21,33 +21,43 @@ use crate::logic::json::{Json, JsonObject};
 use crate::logic::logout::LogoutCallOptions;
 use crate::logic::option_names::unknown_option;
 
-/// The `profile` names, as the derive spells them.
-const PROFILES: [(&str, Profile); 6] = [
-    ("standard", Profile::Standard),
-    ("minimal", Profile::Minimal),
-    ("v1", Profile::V1),
-    ("simplejwt", Profile::Simplejwt),
-    ("flask-jwt-extended", Profile::FlaskJwtExtended),
-    ("fastapi-users", Profile::FastapiUsers),
+/// The `profile` names, as the derive spells them, and the profiles they name (same order).
+const PROFILES: [&str; 6] = [
+    "standard",
+    "minimal",
+    "v1",
+    "simplejwt",
+    "flask-jwt-extended",
+    "fastapi-users",
+];
+const PROFILE_VALUES: [Profile; 6] = [
+    Profile::Standard,
+    Profile::Minimal,
+    Profile::V1,
+    Profile::Simplejwt,
+    Profile::FlaskJwtExtended,
+    Profile::FastapiUsers,
 ];
 
 /// The `login.encoding` names.
-const ENCODINGS: [(&str, LoginEncoding); 2] =
-    [("form", LoginEncoding::Form), ("json", LoginEncoding::Json)];
+const ENCODINGS: [&str; 2] = ["form", "json"];
+const ENCODING_VALUES: [LoginEncoding; 2] = [LoginEncoding::Form, LoginEncoding::Json];
 
 /// The `refresh.via` names.
-const VIAS: [(&str, RefreshVia); 4] = [
-    ("json", RefreshVia::Json),
-    ("query", RefreshVia::Query),
-    ("cookie", RefreshVia::Cookie),
-    ("bearer", RefreshVia::Bearer),
+const VIAS: [&str; 4] = ["json", "query", "cookie", "bearer"];
+const VIA_VALUES: [RefreshVia; 4] = [
+    RefreshVia::Json,
+    RefreshVia::Query,
+    RefreshVia::Cookie,
+    RefreshVia::Bearer,
 ];
 
 /// The `storage` names (`custom` is set by the JavaScript driver, never given by name).
-const STORAGES: [(&str, StorageKind); 3] = [
-    ("local", StorageKind::Local),
-    ("session", StorageKind::Session),
-    ("memory", StorageKind::Memory),
+const STORAGES: [&str; 3] = ["local", "session", "memory"];
+const STORAGE_VALUES: [StorageKind; 3] = [
+    StorageKind::Local,
+    StorageKind::Session,
+    StorageKind::Memory,
 ];
 
 impl AuthClientOptions {
@@ -64,135 +74,93 @@ impl AuthClientOptions {
                 "options must be an object with a baseUrl",
             ));
         };
-        if let Some((name, known)) = unknown_option(|parent| option_keys(object, parent)) {
+        if let Some((name, known)) = unknown_option(object) {
             return Err(AuthError::config(fill(
                 "unknown option `{}`, expected one of {}",
-                &[&name, &quoted_list(known.iter().copied())],
+                &[&name, &quoted_list(known)],
             )));
         }
-        let top = Fields {
-            object,
-            parent: None,
-        };
-        let base_url = match object.get("baseUrl") {
-            Some(Json::String(text)) => text.clone(),
-            _ => return Err(top.wrong("baseUrl", "a string")),
-        };
-        // Field by field into one value: an early return then drops that one value, where a
-        // struct literal with a `?` per field has a cleanup path of its own for each (2 KB).
-        let mut read = Self::new(base_url);
-        read.profile = top.choice("profile", &PROFILES)?;
-        read.endpoints = top.nested("endpoints", endpoints)?;
-        read.login = top.nested("login", login)?;
-        read.refresh = top.nested("refresh", refresh)?;
-        read.response_fields = top.nested("responseFields", response_fields)?;
-        read.storage = top.choice("storage", &STORAGES)?;
-        read.storage_key = top.string("storageKey")?;
-        read.auto_refresh = top.boolean("autoRefresh")?;
-        read.refresh_margin_seconds = top.number("refreshMarginSeconds")?;
-        read.leeway_seconds = top.number("leewaySeconds")?;
-        read.role_claims = top.strings("roleClaims")?;
-        read.api_origins = top.strings("apiOrigins")?;
-        read.logout = logout(&top)?;
-        read.error_fields = top.strings("errorFields")?;
-        read.token_error_statuses = top.statuses("tokenErrorStatuses")?;
-        Ok(read)
+        // The readers fail with a small `Wrong`, made an `AuthError` here only: moving a whole
+        // `AuthError` out of every read cost a copy and a cleanup path per option.
+        let mut read = Self::default();
+        match read_options(object, &mut read) {
+            Ok(()) => Ok(read),
+            Err(wrong) => Err(wrong.error()),
+        }
     }
 }
 
-/// The keys [`unknown_option`] checks: the top-level ones (`parent` `None`), or those of the
-/// object under `parent` (of every object in it, when it is a list: `logout`).
-fn option_keys(options: &JsonObject, parent: Option<&str>) -> Vec<String> {
-    let own_keys = |value: &Json| -> Vec<String> {
-        value
-            .as_object()
-            .map(|object| object.iter().map(|(key, _)| key.to_owned()).collect())
-            .unwrap_or_default()
-    };
-    match parent {
-        None => options.iter().map(|(key, _)| key.to_owned()).collect(),
-        Some(name) => match options.get(name) {
-            Some(Json::Array(items)) => items.iter().flat_map(own_keys).collect(),
-            Some(value) => own_keys(value),
-            None => Vec::new(),
-        },
+/// Every option into `out`, field by field: an early return leaves `out` for the caller to drop
+/// once, where a struct literal with a `?` per field has a cleanup path of its own for each.
+/// Each reader writes its slot itself, so the code that replaces a value is in each reader
+/// once, not at every option.
+fn read_options(object: &JsonObject, out: &mut AuthClientOptions) -> Result<(), Wrong> {
+    let top = Fields(object);
+    // Required: the only option whose absence (or `null`) is refused here.
+    match top.given("baseUrl") {
+        Some(Json::String(base_url)) => out.base_url = base_url.clone(),
+        _ => return Err(top.wrong("baseUrl", "a string")),
     }
-}
-
-fn endpoints(fields: &Fields) -> Result<EndpointOptions, AuthError> {
-    Ok(EndpointOptions {
-        login: fields.string("login")?,
-        refresh: fields.endpoint("refresh")?,
-        logout: fields.endpoint("logout")?,
-        me: fields.endpoint("me")?,
-    })
-}
-
-fn login(fields: &Fields) -> Result<LoginOptions, AuthError> {
-    Ok(LoginOptions {
-        encoding: fields.choice("encoding", &ENCODINGS)?,
-        username_field: fields.string("usernameField")?,
-        password_field: fields.string("passwordField")?,
-    })
-}
-
-fn refresh(fields: &Fields) -> Result<RefreshOptions, AuthError> {
-    Ok(RefreshOptions {
-        via: fields.choice("via", &VIAS)?,
-        field: fields.string("field")?,
-    })
-}
-
-fn response_fields(fields: &Fields) -> Result<ResponseFieldOptions, AuthError> {
-    Ok(ResponseFieldOptions {
-        access_token: fields.string("accessToken")?,
-        refresh_token: fields.string("refreshToken")?,
-        expires_in: fields.string("expiresIn")?,
-    })
-}
-
-fn logout_call(fields: &Fields) -> Result<LogoutCallOptions, AuthError> {
-    Ok(LogoutCallOptions {
-        endpoint: fields.string("endpoint")?,
-        method: fields.string("method")?,
-        bearer: fields.string("bearer")?,
-        refresh_token: fields.string("refreshToken")?,
-        field: fields.string("field")?,
-    })
-}
-
-/// `logout`: a list of calls, each an object.
-fn logout(top: &Fields) -> Result<Option<Vec<LogoutCallOptions>>, AuthError> {
-    let Some(value) = top.given("logout") else {
-        return Ok(None);
-    };
-    let calls = value
-        .as_array()
-        .ok_or_else(|| top.wrong("logout", "a list of objects"))?;
-    calls
-        .iter()
-        .map(|call| {
-            let object = call
-                .as_object()
-                .ok_or_else(|| top.wrong("logout", "a list of objects"))?;
-            logout_call(&Fields {
-                object,
-                parent: Some("logout"),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
-}
-
-/// The members of one options object, and where it sits (for the messages).
-struct Fields<'a> {
-    object: &'a JsonObject,
-    /// The option holding this object (`endpoints`, …); `None` at the top.
-    parent: Option<&'static str>,
+    top.choice("profile", &PROFILES, &PROFILE_VALUES, &mut out.profile)?;
+    if let Some(fields) = top.nested("endpoints")? {
+        let endpoints = out.endpoints.insert(EndpointOptions::default());
+        fields.string("endpoints.login", &mut endpoints.login)?;
+        fields.endpoint("endpoints.refresh", &mut endpoints.refresh)?;
+        fields.endpoint("endpoints.logout", &mut endpoints.logout)?;
+        fields.endpoint("endpoints.me", &mut endpoints.me)?;
+    }
+    if let Some(fields) = top.nested("login")? {
+        let login = out.login.insert(LoginOptions::default());
+        fields.choice(
+            "login.encoding",
+            &ENCODINGS,
+            &ENCODING_VALUES,
+            &mut login.encoding,
+        )?;
+        fields.string("login.usernameField", &mut login.username_field)?;
+        fields.string("login.passwordField", &mut login.password_field)?;
+    }
+    if let Some(fields) = top.nested("refresh")? {
+        let refresh = out.refresh.insert(RefreshOptions::default());
+        fields.choice("refresh.via", &VIAS, &VIA_VALUES, &mut refresh.via)?;
+        fields.string("refresh.field", &mut refresh.field)?;
+    }
+    if let Some(fields) = top.nested("responseFields")? {
+        let names = out.response_fields.insert(ResponseFieldOptions::default());
+        fields.string("responseFields.accessToken", &mut names.access_token)?;
+        fields.string("responseFields.refreshToken", &mut names.refresh_token)?;
+        fields.string("responseFields.expiresIn", &mut names.expires_in)?;
+    }
+    top.choice("storage", &STORAGES, &STORAGE_VALUES, &mut out.storage)?;
+    top.string("storageKey", &mut out.storage_key)?;
+    top.boolean("autoRefresh", &mut out.auto_refresh)?;
+    top.number("refreshMarginSeconds", &mut out.refresh_margin_seconds)?;
+    top.number("leewaySeconds", &mut out.leeway_seconds)?;
+    top.strings("roleClaims", &mut out.role_claims)?;
+    top.strings("apiOrigins", &mut out.api_origins)?;
+    if let Some(calls) = top.given("logout") {
+        let not_calls = || top.wrong("logout", "a list of objects");
+        let calls = calls.as_array().ok_or_else(not_calls)?;
+        let list = out.logout.insert(Vec::with_capacity(calls.len()));
+        for call in calls {
+            let fields = Fields(call.as_object().ok_or_else(not_calls)?);
+            list.push(LogoutCallOptions::default());
+            if let Some(read) = list.last_mut() {
+                fields.string("logout.endpoint", &mut read.endpoint)?;
+                fields.string("logout.method", &mut read.method)?;
+                fields.string("logout.bearer", &mut read.bearer)?;
+                fields.string("logout.refreshToken", &mut read.refresh_token)?;
+                fields.string("logout.field", &mut read.field)?;
+            }
+        }
+    }
+    top.strings("errorFields", &mut out.error_fields)?;
+    top.statuses("tokenErrorStatuses", &mut out.token_error_statuses)?;
+    Ok(())
 }
 
 /// Names for a message, each in backquotes, separated by commas: `` `a`, `b` ``.
-fn quoted_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+fn quoted_list(names: &[&str]) -> String {
     let mut list = String::new();
     for name in names {
         if !list.is_empty() {
@@ -205,122 +173,163 @@ fn quoted_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     list
 }
 
+/// An option holding the wrong type or name: where it is, and what it should have held.
+/// Small and without a destructor, so that failing reads stay cheap to pass up.
+#[derive(Clone, Copy)]
+struct Wrong {
+    /// The option's path: `storageKey`, `endpoints.login`.
+    path: &'static str,
+    /// What was expected, as the message says it (`a string`, `one of `).
+    expected: &'static str,
+    /// For a choice: its names, listed after `expected`; empty otherwise.
+    choices: &'static [&'static str],
+}
+
+impl Wrong {
+    /// The `config` error: "option `path`: expected …".
+    fn error(self) -> AuthError {
+        let expected = [self.expected, &quoted_list(self.choices)].concat();
+        AuthError::config(fill("option `{}`: expected {}", &[self.path, &expected]))
+    }
+}
+
+/// The members of one options object. The readers take an option's whole path
+/// (`endpoints.login`) and look up its last part: a message then names the path as it is
+/// written, with nothing to put together.
+struct Fields<'a>(&'a JsonObject);
+
 impl Fields<'_> {
-    /// The value of `name`; `None` when absent or `null` ("not given").
-    fn given(&self, name: &str) -> Option<&Json> {
-        self.object.get(name).filter(|value| !value.is_null())
+    /// The member for the option at `path` (its last part), `null` included.
+    fn get(&self, path: &str) -> Option<&Json> {
+        let key = path.rsplit_once('.').map_or(path, |(_, key)| key);
+        self.0.get(key)
     }
 
-    /// The `config` error for `name` holding something other than `expected`.
-    fn wrong(&self, name: &str, expected: &str) -> AuthError {
-        let path = match self.parent {
-            Some(parent) => [parent, ".", name].concat(),
-            None => name.to_owned(),
-        };
-        AuthError::config(fill("option `{}`: expected {}", &[&path, expected]))
+    /// The value of the option at `path`; `None` when absent or `null` ("not given").
+    fn given(&self, path: &str) -> Option<&Json> {
+        self.get(path).filter(|value| !value.is_null())
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, AuthError> {
-        self.given(name)
-            .map(|value| {
-                value
-                    .as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| self.wrong(name, "a string"))
-            })
-            .transpose()
+    /// The option at `path` holds something other than `expected`.
+    fn wrong(&self, path: &'static str, expected: &'static str) -> Wrong {
+        Wrong {
+            path,
+            expected,
+            choices: &[],
+        }
+    }
+
+    /// The string option at `path` into `into` (left as it is when not given).
+    fn string(&self, path: &'static str, into: &mut Option<String>) -> Result<(), Wrong> {
+        match self.given(path) {
+            None => {}
+            Some(Json::String(text)) => *into = Some(text.clone()),
+            Some(_) => return Err(self.wrong(path, "a string")),
+        }
+        Ok(())
     }
 
     /// An endpoint that may be switched off: absent keeps the preset, `null` says none.
-    fn endpoint(&self, name: &str) -> Result<Override<String>, AuthError> {
-        Ok(match self.object.get(name) {
-            None => Override::Preset,
+    fn endpoint(&self, path: &'static str, into: &mut Override<String>) -> Result<(), Wrong> {
+        *into = match self.get(path) {
+            None => return Ok(()),
             Some(Json::Null) => Override::Disabled,
             Some(Json::String(text)) => Override::Set(text.clone()),
-            Some(_) => return Err(self.wrong(name, "a string or null")),
-        })
+            Some(_) => return Err(self.wrong(path, "a string or null")),
+        };
+        Ok(())
     }
 
-    fn boolean(&self, name: &str) -> Result<Option<bool>, AuthError> {
-        match self.given(name) {
-            None => Ok(None),
-            Some(Json::Bool(value)) => Ok(Some(*value)),
-            Some(_) => Err(self.wrong(name, "a boolean")),
+    fn boolean(&self, path: &'static str, into: &mut Option<bool>) -> Result<(), Wrong> {
+        match self.given(path) {
+            None => {}
+            Some(Json::Bool(value)) => *into = Some(*value),
+            Some(_) => return Err(self.wrong(path, "a boolean")),
         }
+        Ok(())
     }
 
     /// Any number, as serde's `f64` took it (`Config::resolve` refuses the non-finite ones).
-    fn number(&self, name: &str) -> Result<Option<f64>, AuthError> {
-        self.given(name)
-            .map(|value| value.as_f64().ok_or_else(|| self.wrong(name, "a number")))
-            .transpose()
+    fn number(&self, path: &'static str, into: &mut Option<f64>) -> Result<(), Wrong> {
+        match self.given(path) {
+            None => {}
+            Some(Json::Number(number)) => *into = Some(*number),
+            Some(_) => return Err(self.wrong(path, "a number")),
+        }
+        Ok(())
     }
 
-    fn strings(&self, name: &str) -> Result<Option<Vec<String>>, AuthError> {
-        let Some(value) = self.given(name) else {
-            return Ok(None);
+    fn strings(&self, path: &'static str, into: &mut Option<Vec<String>>) -> Result<(), Wrong> {
+        let Some(value) = self.given(path) else {
+            return Ok(());
         };
-        value
-            .as_array()
-            .and_then(|items| {
-                items
-                    .iter()
-                    .map(|item| item.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .map(Some)
-            .ok_or_else(|| self.wrong(name, "a list of strings"))
+        let wrong = || self.wrong(path, "a list of strings");
+        let items = value.as_array().ok_or_else(wrong)?;
+        let list = into.insert(Vec::with_capacity(items.len()));
+        for item in items {
+            list.push(item.as_str().ok_or_else(wrong)?.to_owned());
+        }
+        Ok(())
     }
 
     /// HTTP statuses: whole numbers from 0 to 65535, as serde's `u16` took them.
-    fn statuses(&self, name: &str) -> Result<Option<Vec<u16>>, AuthError> {
-        let Some(value) = self.given(name) else {
-            return Ok(None);
+    fn statuses(&self, path: &'static str, into: &mut Option<Vec<u16>>) -> Result<(), Wrong> {
+        let Some(value) = self.given(path) else {
+            return Ok(());
         };
-        value
-            .as_array()
-            .and_then(|items| {
-                items
-                    .iter()
-                    .map(|item| item.as_u64().and_then(|n| u16::try_from(n).ok()))
-                    .collect()
-            })
-            .map(Some)
-            .ok_or_else(|| self.wrong(name, "a list of HTTP statuses (whole numbers)"))
+        let wrong = || self.wrong(path, "a list of HTTP statuses (whole numbers)");
+        let items = value.as_array().ok_or_else(wrong)?;
+        let list = into.insert(Vec::with_capacity(items.len()));
+        for item in items {
+            let status = item.as_u64().and_then(|n| u16::try_from(n).ok());
+            list.push(status.ok_or_else(wrong)?);
+        }
+        Ok(())
     }
 
-    /// One of `choices`, by name.
-    fn choice<T: Copy>(&self, name: &str, choices: &[(&str, T)]) -> Result<Option<T>, AuthError> {
-        let Some(value) = self.given(name) else {
+    /// The option at `path`: one of `names`, read as the value at the same place in `values`.
+    fn choice<T: Copy, const N: usize>(
+        &self,
+        path: &'static str,
+        names: &'static [&'static str; N],
+        values: &[T; N],
+        into: &mut Option<T>,
+    ) -> Result<(), Wrong> {
+        if let Some(index) = self.choice_index(path, names)? {
+            *into = values.get(index).copied();
+        }
+        Ok(())
+    }
+
+    /// Where the name given for the option at `path` is in `names` (the part of
+    /// [`Self::choice`] that does not depend on the value type, so it is in the package once).
+    fn choice_index(
+        &self,
+        path: &'static str,
+        names: &'static [&'static str],
+    ) -> Result<Option<usize>, Wrong> {
+        let Some(value) = self.given(path) else {
             return Ok(None);
         };
         let given = value.as_str();
-        match choices.iter().find(|(known, _)| Some(*known) == given) {
-            Some((_, choice)) => Ok(Some(*choice)),
-            None => {
-                let names = quoted_list(choices.iter().map(|(known, _)| *known));
-                Err(self.wrong(name, &["one of ", &names].concat()))
-            }
+        match names.iter().position(|known| Some(*known) == given) {
+            Some(index) => Ok(Some(index)),
+            None => Err(Wrong {
+                choices: names,
+                ..self.wrong(path, "one of ")
+            }),
         }
     }
 
-    /// The nested options object `name` (`endpoints`, …), read by `read`.
-    fn nested<T>(
-        &self,
-        name: &'static str,
-        read: fn(&Fields) -> Result<T, AuthError>,
-    ) -> Result<Option<T>, AuthError> {
-        let Some(value) = self.given(name) else {
+    /// The nested options object at `path` (`endpoints`, …), if given.
+    fn nested(&self, path: &'static str) -> Result<Option<Fields<'_>>, Wrong> {
+        let Some(value) = self.given(path) else {
             return Ok(None);
         };
-        let object = value
-            .as_object()
-            .ok_or_else(|| self.wrong(name, "an object"))?;
-        read(&Fields {
-            object,
-            parent: Some(name),
-        })
-        .map(Some)
+        match value.as_object() {
+            Some(object) => Ok(Some(Fields(object))),
+            None => Err(self.wrong(path, "an object")),
+        }
     }
 }
 
@@ -610,6 +619,26 @@ mod tests {
         }
         assert!(refusal(r#"{"baseUrl": "https://h", "refreshMargin": 5}"#)
             .starts_with("unknown option `refreshMargin`, expected one of `baseUrl`, "));
+    }
+
+    /// Each choice's names and values line up: serde's derive reads every name as the value at
+    /// its place (the reader maps a name to a value by position).
+    #[test]
+    fn choice_names_read_as_serde_reads_them() {
+        fn check<T>(names: &[&str], values: &[T])
+        where
+            T: for<'de> serde::Deserialize<'de> + PartialEq + std::fmt::Debug,
+        {
+            assert_eq!(names.len(), values.len());
+            for (name, value) in names.iter().zip(values) {
+                let read: T = serde_json::from_str(&format!("\"{name}\"")).expect(name);
+                assert_eq!(&read, value, "{name}");
+            }
+        }
+        check(&PROFILES, &PROFILE_VALUES);
+        check(&ENCODINGS, &ENCODING_VALUES);
+        check(&VIAS, &VIA_VALUES);
+        check(&STORAGES, &STORAGE_VALUES);
     }
 
     /// Where serde's derive accepts more than an options object means, `from_json` refuses: its
