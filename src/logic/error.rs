@@ -13,6 +13,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+#[cfg(feature = "error-source")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,6 +116,11 @@ const MAX_DETAIL_CHARS: usize = 200;
 ///
 /// Equality compares everything except [`source`](StdError::source), so tests can compare errors
 /// built in different places.
+///
+/// The cause behind [`source`](StdError::source) is kept only with the crate feature
+/// `error-source` (on by default). The npm package builds without it: its JavaScript `AuthError`
+/// has no cause, and a stored `dyn Error` would keep every cause's `Debug` formatting (and
+/// `core::fmt`'s string escaping with it) in the wasm module, reachable through the vtable alone.
 #[derive(Clone)]
 pub struct AuthError {
     code: ErrorCode,
@@ -123,6 +129,7 @@ pub struct AuthError {
     detail: Option<String>,
     retryable: bool,
     retry_after: Option<Duration>,
+    #[cfg(feature = "error-source")]
     source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -139,6 +146,7 @@ impl AuthError {
             detail: None,
             retryable: code.is_retryable(),
             retry_after: None,
+            #[cfg(feature = "error-source")]
             source: None,
         }
     }
@@ -203,9 +211,24 @@ impl AuthError {
     }
 
     /// The same error with an underlying cause, reported by [`source`](StdError::source).
+    ///
+    /// Without the crate feature `error-source` the cause is dropped and `source()` stays `None`
+    /// (see [`AuthError`]).
     #[must_use]
+    #[cfg(feature = "error-source")]
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
         self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The same error with an underlying cause, reported by [`source`](StdError::source).
+    ///
+    /// Without the crate feature `error-source` the cause is dropped and `source()` stays `None`
+    /// (see [`AuthError`]).
+    #[must_use]
+    #[cfg(not(feature = "error-source"))]
+    pub fn with_source(self, source: impl StdError + Send + Sync + 'static) -> Self {
+        drop(source);
         self
     }
 
@@ -293,6 +316,7 @@ impl fmt::Display for AuthError {
 }
 
 impl StdError for AuthError {
+    #[cfg(feature = "error-source")]
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()
@@ -315,13 +339,31 @@ impl From<DecodeError> for AuthError {
 /// placeholders themselves.
 pub(crate) fn fill(template: &str, args: &[&str]) -> String {
     let mut args = args.iter();
-    let mut parts = template.split("{}");
-    let mut out = String::from(parts.next().unwrap_or_default());
-    for part in parts {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(at) = find_text(rest, "{}") {
+        out.push_str(rest.get(..at).unwrap_or_default());
         out.push_str(args.next().copied().unwrap_or_default());
-        out.push_str(part);
+        rest = rest.get(at + 2..).unwrap_or_default();
     }
+    out.push_str(rest);
     out
+}
+
+/// The byte offset of the first `needle` in `haystack`, as `str::find` gives it.
+///
+/// A plain scan: the needles are a few short literals, and `str::find` with a string pattern
+/// brings its two-way searcher into the wasm module. A match of UTF-8 bytes always starts and
+/// ends on character boundaries, so the offset is the one `str::find` returns.
+pub(crate) fn find_text(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// `n` in decimal digits (`401`, `16384`): the integers of messages, without `core::fmt`'s
@@ -350,25 +392,37 @@ pub(crate) fn decimal(mut n: u64) -> String {
 /// braces or a key (`{"token":"eyJ…"}`, a JSON detail object's text) is found as well as one
 /// standing alone.
 fn sanitize_detail(text: &str) -> String {
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = String::with_capacity(collapsed.len());
+    // One pass over the characters: whitespace between words becomes one space (none at either
+    // end), and runs are redacted as they end. Not `split_whitespace` and `join`, nor a
+    // `chars().take(..).collect()` for the cap: their generic code costs the wasm module more.
+    let mut out = String::with_capacity(text.len());
     let mut run = String::new();
-    for c in collapsed.chars() {
-        if is_token_char(c) {
-            run.push(c);
+    let mut started = false;
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            gap = started;
             continue;
         }
-        push_run(&mut out, &mut run);
-        out.push(c);
+        started = true;
+        if gap {
+            push_run(&mut out, &mut run);
+            out.push(' ');
+            gap = false;
+        }
+        if is_token_char(c) {
+            run.push(c);
+        } else {
+            push_run(&mut out, &mut run);
+            out.push(c);
+        }
     }
     push_run(&mut out, &mut run);
-    if out.chars().count() > MAX_DETAIL_CHARS {
-        let mut cut: String = out.chars().take(MAX_DETAIL_CHARS).collect();
-        cut.push('…');
-        cut
-    } else {
-        out
+    if let Some((cut, _)) = out.char_indices().nth(MAX_DETAIL_CHARS) {
+        out.truncate(cut);
+        out.push('…');
     }
+    out
 }
 
 /// The characters of a compact JWS: base64url and the dots between its parts.
@@ -490,7 +544,94 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::InvalidToken);
         assert!(!err.is_retryable());
         assert!(err.message().contains("found 2"));
-        assert!(err.source().is_some());
+        // The decoder's error is the cause exactly when the crate keeps causes.
+        assert_eq!(err.source().is_some(), cfg!(feature = "error-source"));
+    }
+
+    /// The plain statement of [`sanitize_detail`]: collapse the words, redact each run, cap.
+    fn sanitize_reference(text: &str) -> String {
+        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut out = String::new();
+        let mut run = String::new();
+        for c in collapsed.chars() {
+            if is_token_char(c) {
+                run.push(c);
+            } else {
+                push_run(&mut out, &mut run);
+                out.push(c);
+            }
+        }
+        push_run(&mut out, &mut run);
+        if out.chars().count() > MAX_DETAIL_CHARS {
+            let mut cut: String = out.chars().take(MAX_DETAIL_CHARS).collect();
+            cut.push('…');
+            cut
+        } else {
+            out
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sanitizing_collapses_redacts_and_caps_like_the_reference(
+            text in "[ \t\n\u{3000}a-zA-Z0-9._:\"{}é€-]{0,260}"
+        ) {
+            proptest::prop_assert_eq!(sanitize_detail(&text), sanitize_reference(&text));
+        }
+    }
+
+    #[test]
+    fn sanitizing_edge_cases_match_the_reference() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+        let long_multibyte = "é".repeat(MAX_DETAIL_CHARS + 1);
+        let exact = "€".repeat(MAX_DETAIL_CHARS);
+        for text in [
+            "",
+            " \t\n ",
+            "  lead and trail  ",
+            "a\u{3000}b\u{a0}c",
+            &format!(" {jwt}\n"),
+            &format!("x\t{jwt} y"),
+            &long_multibyte,
+            &exact,
+        ] {
+            assert_eq!(sanitize_detail(text), sanitize_reference(text), "{text:?}");
+        }
+        assert_eq!(sanitize_detail(&exact), exact);
+        assert_eq!(
+            sanitize_detail(&long_multibyte).chars().count(),
+            MAX_DETAIL_CHARS + 1
+        );
+    }
+
+    #[test]
+    fn find_text_finds_what_str_find_finds() {
+        for (haystack, needle) in [
+            ("", ""),
+            ("abc", ""),
+            ("", "a"),
+            ("<html><title>x</title>", "<title"),
+            ("<title", "<title"),
+            ("<titl", "<title"),
+            ("{{}}", "{}"),
+            ("é{}ü", "{}"),
+            ("ééé", "é"),
+            ("aaab", "aab"),
+            ("user is inactive", "inactive"),
+        ] {
+            assert_eq!(
+                find_text(haystack, needle),
+                haystack.find(needle),
+                "{haystack:?} {needle:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn find_text_agrees_with_str_find(haystack in "[ab{}é]{0,12}", needle in "[ab{}é]{0,3}") {
+            proptest::prop_assert_eq!(find_text(&haystack, &needle), haystack.find(needle.as_str()));
+        }
     }
 
     #[test]
@@ -517,6 +658,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "error-source")]
     fn source_is_kept_but_ignored_by_equality() {
         let cause = std::fmt::Error;
         let with = AuthError::storage("write failed").with_source(cause);
@@ -525,5 +667,13 @@ mod tests {
         assert!(without.source().is_none());
         assert_eq!(with, without);
         assert_ne!(with, without.clone().with_status(500));
+    }
+
+    #[test]
+    #[cfg(not(feature = "error-source"))]
+    fn source_is_dropped_without_the_error_source_feature() {
+        let with = AuthError::storage("write failed").with_source(std::fmt::Error);
+        assert!(with.source().is_none());
+        assert_eq!(with, AuthError::storage("write failed"));
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use crate::logic::json::{self, Json, JsonObject};
 
 use crate::logic::config::{Config, ErrorFormat, LoginEncoding, RefreshVia, ResponseFields};
-use crate::logic::error::{decimal, fill, AuthError, ErrorCode};
-use crate::logic::logout::{LogoutBearer, LogoutMethod};
+use crate::logic::error::{decimal, fill, find_text, AuthError, ErrorCode};
+use crate::logic::logout::{LogoutBearer, LogoutCall, LogoutMethod};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
 
@@ -413,33 +413,44 @@ pub fn logout_requests(
     refresh_token: Option<&str>,
     dpop: bool,
 ) -> Vec<HttpRequest> {
-    config
-        .logout_calls()
-        .iter()
-        .filter_map(|call| {
-            let method = match call.method {
-                LogoutMethod::Post => Method::Post,
-                LogoutMethod::Delete => Method::Delete,
-            };
-            let request = HttpRequest::new(
-                Endpoint::Logout,
-                method,
-                call.url.clone(),
-                credentials(config),
-            );
-            let request = match call.bearer {
-                LogoutBearer::Access => request.with_access_token(access_token, dpop),
-                LogoutBearer::Refresh => request.with_bearer(refresh_token?),
-                LogoutBearer::None => request,
-            };
-            Some(match &call.refresh_token {
-                None => request,
-                Some((encoding, field)) => {
-                    request.with_body(token_body(*encoding, field, refresh_token?))
-                }
-            })
-        })
-        .collect()
+    // A loop, not `filter_map(..).collect()`: the iterator's generic code costs the wasm module
+    // more.
+    let mut requests = Vec::new();
+    for call in config.logout_calls() {
+        if let Some(request) = logout_call(config, call, access_token, refresh_token, dpop) {
+            requests.push(request);
+        }
+    }
+    requests
+}
+
+/// One logout call's request; `None` when it needs a refresh token the session lacks.
+fn logout_call(
+    config: &Config,
+    call: &LogoutCall,
+    access_token: &str,
+    refresh_token: Option<&str>,
+    dpop: bool,
+) -> Option<HttpRequest> {
+    let method = match call.method {
+        LogoutMethod::Post => Method::Post,
+        LogoutMethod::Delete => Method::Delete,
+    };
+    let request = HttpRequest::new(
+        Endpoint::Logout,
+        method,
+        call.url.clone(),
+        credentials(config),
+    );
+    let request = match call.bearer {
+        LogoutBearer::Access => request.with_access_token(access_token, dpop),
+        LogoutBearer::Refresh => request.with_bearer(refresh_token?),
+        LogoutBearer::None => request,
+    };
+    Some(match &call.refresh_token {
+        None => request,
+        Some((encoding, field)) => request.with_body(token_body(*encoding, field, refresh_token?)),
+    })
 }
 
 /// A body carrying `token` under `field`, as a form or as JSON.
@@ -517,7 +528,7 @@ fn parse_body(reply: &HttpReply) -> Parsed {
     if let Some(value) = json::from_str::<Json>(body) {
         return Parsed::Json(value);
     }
-    if content_type.contains("html") || body.starts_with('<') {
+    if find_text(&content_type, "html").is_some() || body.starts_with('<') {
         return Parsed::Html {
             title: html_title(body),
         };
@@ -529,9 +540,9 @@ fn parse_body(reply: &HttpReply) -> Parsed {
 /// ("502 Bad Gateway").
 fn html_title(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
-    let open = lower.find("<title")?;
+    let open = find_text(&lower, "<title")?;
     let content_start = open + lower.get(open..)?.find('>')? + 1;
-    let content_len = lower.get(content_start..)?.find("</title")?;
+    let content_len = find_text(lower.get(content_start..)?, "</title")?;
     let title = html.get(content_start..content_start + content_len)?.trim();
     (!title.is_empty()).then(|| title.to_owned())
 }
@@ -549,12 +560,19 @@ fn json_detail(value: &Json, fields: &[String]) -> Option<String> {
             _ => None,
         },
         path => {
-            let texts: Vec<&str> = values_at(value, path)
-                .into_iter()
-                .filter_map(Json::as_str)
-                .filter(|text| !text.is_empty())
-                .collect();
-            (!texts.is_empty()).then(|| texts.join("; "))
+            // The non-empty strings, joined by "; " (no `join`: its generic code costs the wasm
+            // module more than this loop).
+            let mut joined = String::new();
+            for text in values_at(value, path).into_iter().filter_map(Json::as_str) {
+                if text.is_empty() {
+                    continue;
+                }
+                if !joined.is_empty() {
+                    joined.push_str("; ");
+                }
+                joined.push_str(text);
+            }
+            (!joined.is_empty()).then_some(joined)
         }
     })
 }
@@ -568,49 +586,56 @@ fn values_at<'a>(value: &'a Json, path: &str) -> Vec<&'a Json> {
             Some(name) => (name, true),
             None => (segment, false),
         };
-        found = found
-            .into_iter()
-            .filter_map(|value| value.get(name))
-            .flat_map(|value| match (each, value) {
-                (true, Json::Array(items)) => items.iter().collect(),
-                (true, _) => Vec::new(),
-                (false, value) => vec![value],
-            })
-            .collect();
+        // Loops, not `filter_map` and `flat_map`: their generic code costs the wasm module more.
+        let mut next = Vec::new();
+        for value in found {
+            match (each, value.get(name)) {
+                (true, Some(Json::Array(items))) => {
+                    for item in items {
+                        next.push(item);
+                    }
+                }
+                (false, Some(value)) => next.push(value),
+                _ => {}
+            }
+        }
+        found = next;
     }
     found
 }
 
 /// FastAPI's 422 body, `[{"loc": ["body", "username"], "msg": "field required", ...}]`, as
 /// `body.username: field required`.
+///
+/// Built by appending, not with `join`: its generic code costs the wasm module more than these
+/// loops.
 fn validation_summary(items: &[Json]) -> String {
-    let parts: Vec<String> = items
-        .iter()
-        .map(|item| {
-            let location = item
-                .get("loc")
-                .and_then(Json::as_array)
-                .map(|parts| {
-                    parts
-                        .iter()
-                        .map(|part| match part {
-                            Json::String(text) => text.clone(),
-                            Json::Number(number) => json::number_text(*number),
-                            other => other.to_json_text(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(".")
-                })
-                .unwrap_or_default();
-            let message = item.get("msg").and_then(Json::as_str).unwrap_or("invalid");
-            if location.is_empty() {
-                message.to_owned()
-            } else {
-                [location.as_str(), ": ", message].concat()
+    let mut summary = String::new();
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            summary.push_str("; ");
+        }
+        let mut location = String::new();
+        if let Some(parts) = item.get("loc").and_then(Json::as_array) {
+            for (index, part) in parts.iter().enumerate() {
+                if index > 0 {
+                    location.push('.');
+                }
+                match part {
+                    Json::String(text) => location.push_str(text),
+                    Json::Number(number) => location.push_str(&json::number_text(*number)),
+                    other => location.push_str(&other.to_json_text()),
+                }
             }
-        })
-        .collect();
-    parts.join("; ")
+        }
+        let message = item.get("msg").and_then(Json::as_str).unwrap_or("invalid");
+        if !location.is_empty() {
+            summary.push_str(&location);
+            summary.push_str(": ");
+        }
+        summary.push_str(message);
+    }
+    summary
 }
 
 fn detail_of(parsed: &Parsed, fields: &[String]) -> Option<String> {
@@ -627,14 +652,14 @@ fn detail_of(parsed: &Parsed, fields: &[String]) -> Option<String> {
 fn says_disabled(detail: Option<&str>) -> bool {
     detail.is_some_and(|detail| {
         let detail = detail.to_ascii_lowercase();
-        detail.contains("inactive") || detail.contains("disabled")
+        find_text(&detail, "inactive").is_some() || find_text(&detail, "disabled").is_some()
     })
 }
 
 /// Whether the detail says the token expired ("Token has expired", PyJWT's "Signature has
 /// expired").
 fn says_expired(detail: Option<&str>) -> bool {
-    detail.is_some_and(|detail| detail.to_ascii_lowercase().contains("expired"))
+    detail.is_some_and(|detail| find_text(&detail.to_ascii_lowercase(), "expired").is_some())
 }
 
 /// Whether the detail says the token was revoked ("Token has been revoked", simplejwt's "Token
@@ -642,7 +667,7 @@ fn says_expired(detail: Option<&str>) -> bool {
 fn says_revoked(detail: Option<&str>) -> bool {
     detail.is_some_and(|detail| {
         let detail = detail.to_ascii_lowercase();
-        detail.contains("revoked") || detail.contains("blacklisted")
+        find_text(&detail, "revoked").is_some() || find_text(&detail, "blacklisted").is_some()
     })
 }
 
@@ -855,8 +880,8 @@ fn seconds_value(value: &Json) -> Option<Duration> {
 pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     let value = value.trim();
     let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Digits beyond u64 are still "a very long wait", not garbage.
-        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+        // Digits beyond i64 are still "a very long wait" (capped below), not garbage.
+        Duration::from_secs(integer(value).map_or(u64::MAX, i64::unsigned_abs))
     } else {
         parse_http_date(value)?.duration_since(now)
     };
@@ -870,7 +895,7 @@ fn parse_http_date(text: &str) -> Option<Timestamp> {
     if !weekday.ends_with(',') {
         return None;
     }
-    let day: u32 = words.next()?.parse().ok()?;
+    let day = integer(words.next()?)?;
     let month = match words.next()? {
         "Jan" => 1,
         "Feb" => 2,
@@ -886,11 +911,11 @@ fn parse_http_date(text: &str) -> Option<Timestamp> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: i64 = words.next()?.parse().ok()?;
+    let year = integer(words.next()?)?;
     let mut clock = words.next()?.split(':');
-    let hour: i64 = clock.next()?.parse().ok()?;
-    let minute: i64 = clock.next()?.parse().ok()?;
-    let second: i64 = clock.next()?.parse().ok()?;
+    let hour = integer(clock.next()?)?;
+    let minute = integer(clock.next()?)?;
+    let second = integer(clock.next()?)?;
     if words.next()? != "GMT" || words.next().is_some() || clock.next().is_some() {
         return None;
     }
@@ -907,14 +932,40 @@ fn parse_http_date(text: &str) -> Option<Timestamp> {
     Some(Timestamp::from_millis(seconds * 1_000))
 }
 
+/// `text` as `str::parse::<i64>` reads it: an optional `+` or `-`, then ASCII digits, `None` on
+/// overflow. Written out because the generic `parse` costs the wasm module more.
+fn integer(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        digits => (false, digits),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        let digit = i64::from(byte - b'0');
+        value = value.checked_mul(10)?;
+        value = if negative {
+            value.checked_sub(digit)?
+        } else {
+            value.checked_add(digit)?
+        };
+    }
+    Some(value)
+}
+
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+fn days_from_civil(year: i64, month: u32, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -1315,6 +1366,31 @@ mod tests {
     }
 
     #[test]
+    fn validation_summaries_join_every_location_and_message() {
+        let summary = |body: &str| match json::from_str::<Json>(body) {
+            Some(Json::Array(items)) => validation_summary(&items),
+            _ => panic!("not a JSON array: {body}"),
+        };
+        assert_eq!(summary("[]"), "");
+        assert_eq!(
+            summary(r#"[{"loc": ["body", 0, "name"], "msg": "bad"}]"#),
+            "body.0.name: bad"
+        );
+        // Locations of other JSON values are their JSON text; no location, no prefix.
+        assert_eq!(
+            summary(
+                r#"[{"loc": [true, null, 1.5], "msg": "x"}, {"msg": "no loc"}, {"loc": [], "msg": "empty"}, {"loc": [""], "msg": "blank"}]"#
+            ),
+            "true.null.1.5: x; no loc; empty; blank"
+        );
+        // Empty parts keep their separators; a missing message is "invalid".
+        assert_eq!(
+            summary(r#"[{"msg": ""}, {"loc": ["a", ""], "msg": ""}, {}]"#),
+            "; a.: ; invalid"
+        );
+    }
+
+    #[test]
     fn retry_after_is_honoured_in_seconds_and_dates() {
         let with_retry = |status: u16, value: &str| HttpReply {
             retry_after: Some(value.to_owned()),
@@ -1366,6 +1442,49 @@ mod tests {
             "Tue, 14 Nov 2023 25:15:00 GMT",
         ] {
             assert_eq!(parse_retry_after(garbage, NOW), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn integers_read_like_str_parse() {
+        let max = i64::MAX.to_string();
+        let min = i64::MIN.to_string();
+        let over = "9223372036854775808";
+        let under = "-9223372036854775809";
+        for text in [
+            "",
+            "+",
+            "-",
+            "0",
+            "+0",
+            "-0",
+            "007",
+            "42",
+            "+42",
+            "-42",
+            "1a",
+            " 1",
+            "1 ",
+            "++1",
+            "+-1",
+            "--1",
+            "1_000",
+            "1.5",
+            "\u{661}",
+            "99999999999999999999999",
+            &max,
+            &min,
+            over,
+            under,
+        ] {
+            assert_eq!(integer(text), text.parse::<i64>().ok(), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integers_read_like_str_parse_on_any_text(text in "[+-]{0,2}[0-9a ]{0,21}") {
+            proptest::prop_assert_eq!(integer(&text), text.parse::<i64>().ok(), "{:?}", text);
         }
     }
 

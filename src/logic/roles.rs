@@ -122,14 +122,21 @@ pub fn lookup_path<'a>(claims: &'a JsonObject, path: &str) -> Option<&'a Json> {
     }
     // Try every dot as the end of an object claim's name, the longest name first (as the literal
     // lookup above prefers the whole path). Paths come from configuration and have few dots.
-    path.rmatch_indices('.').find_map(|(dot, _)| {
-        let name = path.get(..dot)?;
-        let rest = path.get(dot + 1..)?;
-        match claims.get(name)? {
-            Json::Object(inner) => lookup_path(inner, rest),
-            _ => None,
+    // A byte scan, not `rmatch_indices`: its reverse searcher costs the wasm module more; a dot is
+    // ASCII, so every position found is a character boundary.
+    let mut end = path.len();
+    while let Some(dot) = path.as_bytes().get(..end)?.iter().rposition(|&b| b == b'.') {
+        end = dot;
+        let (Some(name), Some(rest)) = (path.get(..dot), path.get(dot + 1..)) else {
+            continue;
+        };
+        if let Some(Json::Object(inner)) = claims.get(name) {
+            if let Some(value) = lookup_path(inner, rest) {
+                return Some(value);
+            }
         }
-    })
+    }
+    None
 }
 
 /// The `permissions` claim (Auth0 style) as a list: each string of a list, or a string split on
@@ -161,9 +168,10 @@ fn split_claim(claims: &Claims, name: &str) -> Vec<String> {
     unique
 }
 
+/// Whether the path's last dotted segment is `scope` or `scp` (suffix tests, not `rsplit`: its
+/// reverse searcher costs the wasm module more).
 fn is_scope_path(path: &str) -> bool {
-    let last = path.rsplit('.').next().unwrap_or(path);
-    last == "scope" || last == "scp"
+    matches!(path, "scope" | "scp") || path.ends_with(".scope") || path.ends_with(".scp")
 }
 
 /// Pushes the non-empty strings of a string or a flat list of strings; ignores anything else.
@@ -218,6 +226,13 @@ mod tests {
             ),
             (r#"{"scp":["a b","c"]}"#, &["scp"], &["a", "b", "c"]),
             (r#"{"ext":{"scope":"a b"}}"#, &["ext.scope"], &["a", "b"]),
+            (r#"{"ext":{"scp":"a b"}}"#, &["ext.scp"], &["a", "b"]),
+            (
+                r#"{"xscope":"a b","scps":"c d"}"#,
+                &["xscope", "scps"],
+                &["a b", "c d"],
+            ),
+            (r#"{"":{"a":"x"},"b":{"":"y"}}"#, &[".a", "b."], &["x"]),
             (
                 r#"{"roles":[1,true,null,{"r":"x"},["nested"],"ok"]}"#,
                 &["roles"],

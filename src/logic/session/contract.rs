@@ -325,9 +325,6 @@ pub enum Effect {
 }
 
 impl Effect {
-    /// The largest [`Effect::rank`].
-    const LAST_RANK: u8 = 5;
-
     /// The position of the effect in the returned order: state is written, then the lock is
     /// released, then I/O starts and the timer is set, then listeners hear about it, then
     /// callers. Listeners thus never run while the lock is held (the deadlock of supabase
@@ -345,24 +342,19 @@ impl Effect {
 }
 
 /// `effects` ordered by [`Effect::rank`], keeping their order within each rank. A step yields a
-/// handful of effects, so a pass per rank is cheap, and it spares the wasm module the code of a
-/// general stable sort.
-pub(super) fn in_rank_order(effects: Vec<Effect>) -> Vec<Effect> {
-    if effects
-        .windows(2)
-        .all(|pair| pair[0].rank() <= pair[1].rank())
-    {
-        return effects;
+/// handful of effects, so an insertion sort is cheap (one pass when they are in order already),
+/// and it spares the wasm module the code of a general stable sort or of `partition`.
+pub(super) fn in_rank_order(mut effects: Vec<Effect>) -> Vec<Effect> {
+    for end in 1..effects.len() {
+        // Move the effect at `end` back past every effect of a higher rank: never past one of
+        // the same rank, so the order within a rank is kept.
+        let mut at = end;
+        while at > 0 && effects[at - 1].rank() > effects[at].rank() {
+            effects.swap(at - 1, at);
+            at -= 1;
+        }
     }
-    let mut ordered = Vec::with_capacity(effects.len());
-    let mut rest = effects;
-    for rank in 0..=Effect::LAST_RANK {
-        let (now, later): (Vec<Effect>, Vec<Effect>) =
-            rest.into_iter().partition(|effect| effect.rank() == rank);
-        ordered.extend(now);
-        rest = later;
-    }
-    ordered
+    effects
 }
 
 impl fmt::Debug for Effect {

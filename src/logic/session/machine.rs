@@ -141,8 +141,14 @@ impl SessionMachine {
         self.resume_continuations(now, &mut out);
         self.reschedule(now, &mut out);
         let mut out = in_rank_order(out);
-        // An expiry and a logout in one step both clear storage; once is enough.
-        out.dedup_by(|a, b| matches!((a, b), (Effect::Clear, Effect::Clear)));
+        // An expiry and a logout in one step both clear storage; once is enough. (`remove`, not
+        // `dedup_by`: the wasm module has its code for effects already.)
+        while let Some(index) = out
+            .windows(2)
+            .position(|pair| matches!(pair, [Effect::Clear, Effect::Clear]))
+        {
+            out.remove(index + 1);
+        }
         out
     }
 

@@ -225,17 +225,12 @@ impl SharedRetry {
         let millis = |at: Timestamp| Json::Number(at.as_millis() as f64);
         let or_null = |value: Option<Json>| value.unwrap_or(Json::Null);
         let mut object = json::JsonObject::new();
-        object.insert(
-            "failedAt",
-            Json::Array(
-                self.failed_at
-                    .iter()
-                    .skip(skip)
-                    .copied()
-                    .map(millis)
-                    .collect(),
-            ),
-        );
+        // Loops, not iterator chains, here and in `from_storage`: less code in the wasm module.
+        let mut failed_at = Vec::new();
+        for at in self.failed_at.get(skip..).unwrap_or_default() {
+            failed_at.push(millis(*at));
+        }
+        object.insert("failedAt", Json::Array(failed_at));
         object.insert("failures", Json::Number(f64::from(self.failures)));
         object.insert("retryAt", millis(self.retry_at));
         object.insert("notBefore", or_null(self.not_before.map(millis)));
@@ -266,14 +261,13 @@ impl SharedRetry {
         ]
         .into_iter()
         .find(|known| known.as_str() == code)?;
-        let failed_at = retry
-            .get("failedAt")
-            .and_then(Json::as_array)?
-            .iter()
-            .take(Self::MAX_STORED)
-            .filter_map(Json::as_i64)
-            .map(Timestamp::from_millis)
-            .collect();
+        let stored = retry.get("failedAt").and_then(Json::as_array)?;
+        let mut failed_at = Vec::new();
+        for at in stored.get(..Self::MAX_STORED).unwrap_or(stored) {
+            if let Some(millis) = at.as_i64() {
+                failed_at.push(Timestamp::from_millis(millis));
+            }
+        }
         Some(Self {
             failed_at,
             failures: retry
@@ -442,5 +436,45 @@ mod tests {
             let theirs = serde_json::from_str::<Derived>(&text).ok();
             assert_eq!(ours, theirs, "{text}");
         }
+    }
+
+    /// At most [`SharedRetry::MAX_STORED`] failure times travel: the newest when written, the
+    /// first when read back; entries that are not integers are skipped, never replaced.
+    #[test]
+    fn stored_failure_times_are_capped() {
+        let shared = SharedRetry {
+            failed_at: (0..20).map(|n| Timestamp::from_millis(n * 1_000)).collect(),
+            failures: 3,
+            retry_at: Timestamp::from_millis(30_000),
+            not_before: None,
+            code: ErrorCode::Network,
+            status: None,
+        };
+        let written = shared.to_json();
+        let times: Vec<i64> = written
+            .get("failedAt")
+            .and_then(Json::as_array)
+            .map(|items| items.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        assert_eq!(times, (4..20).map(|n| n * 1_000).collect::<Vec<_>>());
+
+        let mut stored: Vec<serde_json::Value> = (0..20).map(|n| serde_json::json!(n)).collect();
+        stored[1] = serde_json::json!("x");
+        let text = serde_json::json!({
+            "retry": {"failedAt": stored, "failures": 3, "retryAt": 30_000, "code": "network"}
+        })
+        .to_string();
+        let read = SharedRetry::from_storage(&text).map(|retry| retry.failed_at);
+        let expected: Vec<Timestamp> = (0..16)
+            .filter(|n| *n != 1)
+            .map(Timestamp::from_millis)
+            .collect();
+        assert_eq!(read, Some(expected));
+        // What was written reads back.
+        let round_trip = serde_json::json!({ "retry": serde_json::from_str::<serde_json::Value>(&written.to_json_text()).ok() }).to_string();
+        assert_eq!(
+            SharedRetry::from_storage(&round_trip).map(|retry| retry.failed_at),
+            Some(shared.failed_at.get(4..).unwrap_or_default().to_vec())
+        );
     }
 }

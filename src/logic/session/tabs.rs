@@ -104,8 +104,14 @@ impl SessionMachine {
         }
         if self.session.is_none() {
             // Storage holds the session the message carries: an expiry of ours in this same
-            // step must not clear it.
-            out.retain(|effect| !matches!(effect, Effect::Clear));
+            // step must not clear it. (`remove`, not `retain`: the wasm module has its code for
+            // effects already.)
+            while let Some(index) = out
+                .iter()
+                .position(|effect| matches!(effect, Effect::Clear))
+            {
+                out.remove(index);
+            }
         }
         self.adopt(stored.clone(), out);
         if self.refresh.is_some() && stored.is_expired(now, self.config.leeway()) {

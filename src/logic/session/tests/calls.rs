@@ -538,3 +538,14 @@ fn no_caller_gets_a_token_that_is_already_expired() {
     let effects = fx.feed(reply, 1803.0);
     assert_eq!(completions(&effects), ["op3 token a2"]);
 }
+
+/// A session that expired before a logout in the same step is cleared by both; the driver sees
+/// one `clear`.
+#[test]
+fn an_expiry_and_a_logout_in_one_step_clear_storage_once() {
+    let mut fx = signed_in_with(v1(), token_reply(&access("a1", 0.0, 900.0), None));
+    let effects = fx.feed(Event::Logout { op: OpId(2) }, 1000.0);
+    let described = describe(&effects);
+    let clears = described.iter().filter(|effect| *effect == "clear").count();
+    assert_eq!(clears, 1, "{described:?}");
+}
