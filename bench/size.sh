@@ -2,7 +2,8 @@
 # Package size: raw, gzip -9 and brotli of the .wasm and the JS glue,
 # - of the npm package as built into pkg/ (what `make build` ships; the budget row);
 # - per wasm-bindgen target (web, bundler, nodejs), each with the name section, without it
-#   (`--remove-name-section --remove-producers-section`), and without it after `wasm-opt -Oz`
+#   (`--remove-name-section --remove-producers-section`), and without it after the package's
+#   wasm-opt pass (scripts/wasm-opt.sh: -O1, shrink level 1)
 #   (npm's binaryen, never Debian's);
 # - per cargo feature set of the tokenkeeper crate (default, each optional feature on top of the
 #   defaults, no default features), target web;
@@ -35,8 +36,6 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
-wasm_opt="$root/node_modules/.bin/wasm-opt"
-[[ -x "$wasm_opt" ]] || { echo "npm's binaryen is missing: run scripts/setup.sh (npm ci)" >&2; exit 1; }
 command -v wasm-bindgen >/dev/null || { echo "wasm-bindgen is missing: run scripts/setup.sh" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/tokenkeeper-size.XXXXXX)"
@@ -77,7 +76,7 @@ bindgen() {
   cached="$work/wasm-opt-cache/$sum.wasm"
   if [[ ! -f "$cached" ]]; then
     mkdir -p "$work/wasm-opt-cache"
-    "$wasm_opt" -Oz "$out/stripped/tokenkeeper_bg.wasm" -o "$cached"
+    "$root/scripts/wasm-opt.sh" "$out/stripped/tokenkeeper_bg.wasm" "$cached"
   fi
   cp "$cached" "$out/opt/tokenkeeper_bg.wasm"
 }
@@ -102,7 +101,7 @@ done
 
 default_wasm="$work/features/default/cargo.wasm"
 for target in web bundler nodejs; do
-  log "wasm-bindgen --target $target (names / stripped / wasm-opt -Oz)"
+  log "wasm-bindgen --target $target (names / stripped / wasm-opt)"
   bindgen "$default_wasm" "$work/targets/$target" "$target"
 done
 for entry in "${feature_sets[@]}"; do

@@ -54,15 +54,8 @@ fi
 wasm-bindgen --target web --out-dir "$out" --out-name tokenkeeper \
   --remove-name-section --remove-producers-section \
   "$target_dir/wasm32-unknown-unknown/release/tokenkeeper.wasm"
-# npm's binaryen (never Debian's, whose wasm-opt corrupts wasm-bindgen output), at -O1 with
-# size-first choices: -2.5 KB gzip, mostly by dropping what nothing calls (the closure shims
-# wasm-bindgen keeps, unused types) and shorter code. -O2, -O3 and -Oz inline more and gzip
-# worse (-0.4 to -0.7 KB; bench/SIZE-ANALYSIS.md, section 13). The target_features section only
-# told wasm-opt which features the module uses.
-wasm_opt="node_modules/.bin/wasm-opt"
-[[ -x "$wasm_opt" ]] || { echo "build-pkg: npm's binaryen is missing: run scripts/setup.sh (npm ci)" >&2; exit 1; }
-"$wasm_opt" "$out/tokenkeeper_bg.wasm" -O1 --shrink-level=1 --strip-target-features \
-  -o "$out/tokenkeeper_bg.wasm"
+# wasm-opt at -O1, size first (scripts/wasm-opt.sh says why): -2.5 KB gzip.
+scripts/wasm-opt.sh "$out/tokenkeeper_bg.wasm" "$out/tokenkeeper_bg.wasm"
 node scripts/finish-pkg.mjs "$out"
 # For bench/size.sh; not part of the published files (package.json lists them).
 echo "$std_note" >"$out/.std-build"

@@ -125,7 +125,7 @@ const lines = [];
 const variantName = {
   names: "with name section (wasm-bindgen default)",
   stripped: "`--remove-name-section --remove-producers-section`",
-  opt: "stripped + `wasm-opt -Oz`",
+  opt: "stripped + the package's `wasm-opt -O1 --shrink-level=1`",
 };
 if (result.pkg) {
   const s = result.pkg.sections;
@@ -164,7 +164,7 @@ lines.push(
     Object.entries(result.targets)
       .map(([t, v]) => `${t}: ${v.names.glueFiles.map((f) => `\`${f}\``).join(" + ")}`)
       .join("; ") +
-    ". Every `wasm-opt -Oz` module above was loaded in Node with its glue (web, nodejs) and decoded a token.",
+    ". Every wasm-opt output above was loaded in Node with its glue (web, nodejs) and decoded a token.",
   "",
   "**Per cargo feature set** (target web, KB gzip -9 / brotli of .wasm + glue; `default` is the package's set, as above; the crate's `default` feature is `driver`, the Rust driver for Rust apps, which the package leaves out):",
   "",
