@@ -120,15 +120,34 @@ impl AttemptWindow {
 
     /// Records a failed attempt at `at`, forgetting failures that left the window.
     pub fn record_failure(&mut self, at: Timestamp) {
-        let horizon = at.saturating_sub(FAILURE_WINDOW);
-        self.failures.retain(|failure| *failure > horizon);
+        self.forget_up_to(at.saturating_sub(FAILURE_WINDOW));
         self.insert(at);
     }
 
-    /// Inserts `at` in order (a clock stepped back can record out of order).
+    /// Inserts `at` in order (a clock stepped back can record out of order), after any equal
+    /// one. Pushed and moved back past the later ones: a handful of entries, and no
+    /// `partition_point` nor `Vec::insert` in the wasm module for this one vector.
     fn insert(&mut self, at: Timestamp) {
-        let position = self.failures.partition_point(|failure| *failure <= at);
-        self.failures.insert(position, at);
+        self.failures.push(at);
+        let mut index = self.failures.len() - 1;
+        while index > 0 && self.failures[index - 1] > at {
+            self.failures.swap(index - 1, index);
+            index -= 1;
+        }
+    }
+
+    /// Forgets the failures at or before `horizon`, keeping the order of the others: what
+    /// `retain` does, in a loop (the module's only `retain` was this one).
+    fn forget_up_to(&mut self, horizon: Timestamp) {
+        let mut kept = 0;
+        for index in 0..self.failures.len() {
+            let failure = self.failures[index];
+            if failure > horizon {
+                self.failures[kept] = failure;
+                kept += 1;
+            }
+        }
+        self.failures.truncate(kept);
     }
 
     /// Forgets every failure (after a success).
@@ -155,8 +174,7 @@ impl AttemptWindow {
         }
         if new {
             let newest = self.failures.last().copied().unwrap_or(now).max(now);
-            let horizon = newest.saturating_sub(FAILURE_WINDOW);
-            self.failures.retain(|failure| *failure > horizon);
+            self.forget_up_to(newest.saturating_sub(FAILURE_WINDOW));
         }
         new
     }
@@ -174,20 +192,29 @@ impl AttemptWindow {
     /// failure leaves the window.
     pub fn blocked_until(&self, now: Timestamp) -> Option<Timestamp> {
         let horizon = now.saturating_sub(FAILURE_WINDOW);
-        let recent: Vec<Timestamp> = self
-            .failures
-            .iter()
-            .copied()
-            .filter(|failure| *failure > horizon)
-            .collect();
-        if recent.len() < MAX_FAILURES_PER_WINDOW {
+        // Loops over the failures in the window rather than a collected copy of them: no
+        // allocation, and no `collect` of a filter in the wasm module.
+        let mut recent = 0;
+        for failure in &self.failures {
+            if *failure > horizon {
+                recent += 1;
+            }
+        }
+        if recent < MAX_FAILURES_PER_WINDOW {
             return None;
         }
-        // The attempt may go once enough failures have aged out to get below the cap.
-        let excess = recent.len() - MAX_FAILURES_PER_WINDOW;
-        recent
-            .get(excess)
-            .map(|oldest| oldest.saturating_add(FAILURE_WINDOW))
+        // The attempt may go once enough failures have aged out to get below the cap: when the
+        // one after the `excess` oldest of the window leaves it.
+        let mut excess = recent - MAX_FAILURES_PER_WINDOW;
+        for failure in &self.failures {
+            if *failure > horizon {
+                if excess == 0 {
+                    return Some(failure.saturating_add(FAILURE_WINDOW));
+                }
+                excess -= 1;
+            }
+        }
+        None
     }
 }
 
@@ -451,6 +478,68 @@ mod tests {
             prop_assert!(delay <= BACKOFF_CAP);
             let next = backoff_delay(failures + 1, 1.0, None);
             prop_assert!(next >= backoff_delay(failures, 1.0, None), "ceilings never shrink");
+        }
+
+        /// The window's loops (insertion by moving back, forgetting by compaction, counting
+        /// without a copy) do what the std formulation they replaced did: `retain`, then
+        /// `partition_point` and `insert`, and a collected `filter` for `blocked_until`; with
+        /// clocks stepped back, repeated instants and failures merged from other tabs.
+        #[test]
+        fn the_window_does_what_its_std_formulation_did(
+            steps in proptest::collection::vec(
+                (any::<bool>(), -5i64..70, proptest::collection::vec(-70i64..70, 0..4)),
+                1..40,
+            ),
+        ) {
+            let mut window = AttemptWindow::new();
+            let mut model: Vec<Timestamp> = Vec::new();
+            let mut now_ms = 0i64;
+            for (is_failure, step, others) in steps {
+                // Mostly forward, sometimes back (a clock stepped back); in whole seconds, so
+                // that failures land exactly on the window's edge too.
+                now_ms += step * 1_000;
+                let now = ms(now_ms);
+                if is_failure {
+                    window.record_failure(now);
+                    let horizon = now.saturating_sub(FAILURE_WINDOW);
+                    model.retain(|failure| *failure > horizon);
+                    let position = model.partition_point(|failure| *failure <= now);
+                    model.insert(position, now);
+                } else {
+                    let others: Vec<Timestamp> = others
+                        .iter()
+                        .map(|offset| ms(now_ms + offset * 1_000))
+                        .collect();
+                    let new = window.merge(&others, now);
+                    let horizon = now.saturating_sub(FAILURE_WINDOW);
+                    let mut model_new = false;
+                    for at in &others {
+                        if *at > horizon && !model.contains(at) {
+                            let position = model.partition_point(|failure| *failure <= *at);
+                            model.insert(position, *at);
+                            model_new = true;
+                        }
+                    }
+                    if model_new {
+                        let newest = model.last().copied().unwrap_or(now).max(now);
+                        let horizon = newest.saturating_sub(FAILURE_WINDOW);
+                        model.retain(|failure| *failure > horizon);
+                    }
+                    prop_assert_eq!(new, model_new);
+                }
+                prop_assert_eq!(window.recent(), model.as_slice());
+                for probe in [now, now.saturating_add(Duration::from_millis(30_000))] {
+                    let horizon = probe.saturating_sub(FAILURE_WINDOW);
+                    let recent: Vec<Timestamp> =
+                        model.iter().copied().filter(|at| *at > horizon).collect();
+                    let expected = recent
+                        .len()
+                        .checked_sub(MAX_FAILURES_PER_WINDOW)
+                        .and_then(|excess| recent.get(excess))
+                        .map(|oldest| oldest.saturating_add(FAILURE_WINDOW));
+                    prop_assert_eq!(window.blocked_until(probe), expected);
+                }
+            }
         }
 
         /// Respecting `blocked_until`, no window ever holds more than the cap of failures.

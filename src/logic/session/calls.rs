@@ -52,23 +52,24 @@ impl SessionMachine {
             op,
             wants: Wants::Session,
         };
-        let Some(session) = self.session.clone() else {
+        let Some(session) = &self.session else {
             return complete(out, op, Err(AuthError::not_authenticated("not signed in")));
         };
         if let Some(in_flight) = &mut self.refresh {
             return in_flight.waiters.push(waiter);
         }
-        if !self.can_refresh(&session, now) {
-            return complete(out, op, Err(self.cannot_refresh_error(&session, now)));
+        if !self.can_refresh(session, now) {
+            return complete(out, op, Err(self.cannot_refresh_error(session, now)));
         }
         if let Some(error) = self.blocker(now) {
             return complete(out, op, Err(error));
         }
-        self.begin_refresh(&session, vec![waiter], out);
+        let from_token = session.access_token.clone();
+        self.begin_refresh(from_token, vec![waiter], out);
     }
 
     pub(super) fn on_get_access_token(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(session) = self.session.clone() else {
+        let Some(session) = &self.session else {
             return complete(out, op, Ok(Outcome::AccessToken(None)));
         };
         if let Some(in_flight) = &mut self.refresh {
@@ -77,33 +78,32 @@ impl SessionMachine {
                 wants: Wants::AccessToken,
             });
         }
-        let current = Ok(Outcome::AccessToken(Some(session.access_token.clone())));
-        if !self.can_refresh(&session, now) {
-            // `advance` already ended an expired session that cannot refresh.
-            return complete(out, op, current);
-        }
-        if !self.is_due(&session, now) {
-            return complete(out, op, current);
-        }
-        let expiring = session.is_expired(
+        // Whether the current token is the answer; it is copied only then, in one place.
+        // (`advance` already ended an expired session that cannot refresh.)
+        let current = if !self.can_refresh(session, now) || !self.is_due(session, now) {
+            true
+        } else if !session.is_expired(
             now.saturating_add(MIN_TOKEN_LIFE_TO_SEND),
             self.config.leeway(),
-        );
-        if !expiring {
+        ) {
             // The token still works: while retries are planned or paused, hand it out rather
             // than add requests against a failing server.
-            let retry_pending = self.backoff.retry_pending(now);
-            if retry_pending || self.blocker(now).is_some() {
-                return complete(out, op, current);
-            }
+            self.backoff.retry_pending(now) || self.blocker(now).is_some()
         } else if let Some(error) = self.blocker(now) {
             return complete(out, op, Err(error));
+        } else {
+            false
+        };
+        if current {
+            let token = session.access_token.clone();
+            return complete(out, op, Ok(Outcome::AccessToken(Some(token))));
         }
         let waiter = Waiter {
             op,
             wants: Wants::AccessToken,
         };
-        self.begin_refresh(&session, vec![waiter], out);
+        let from_token = session.access_token.clone();
+        self.begin_refresh(from_token, vec![waiter], out);
     }
 
     pub(super) fn on_token_rejected(
@@ -113,7 +113,7 @@ impl SessionMachine {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let Some(session) = self.session.clone() else {
+        let Some(session) = &self.session else {
             return complete(out, op, Ok(Outcome::AccessToken(None)));
         };
         let current_works =
@@ -123,7 +123,7 @@ impl SessionMachine {
             return complete(
                 out,
                 op,
-                Ok(Outcome::AccessToken(Some(session.access_token))),
+                Ok(Outcome::AccessToken(Some(session.access_token.clone()))),
             );
         }
         // The rejected token is the current one, or the current one is being replaced or has
@@ -134,7 +134,7 @@ impl SessionMachine {
                 wants: Wants::FreshToken,
             });
         }
-        if !self.can_refresh(&session, now) {
+        if !self.can_refresh(session, now) {
             let error = AuthError::not_authenticated(
                 "the server rejected the access token and the session cannot be refreshed",
             )
@@ -148,7 +148,8 @@ impl SessionMachine {
             op,
             wants: Wants::FreshToken,
         };
-        self.begin_refresh(&session, vec![waiter], out);
+        let from_token = session.access_token.clone();
+        self.begin_refresh(from_token, vec![waiter], out);
     }
 
     /// The latest `login()` or `logout()` decides the session: the logins still waiting for
@@ -223,10 +224,7 @@ impl SessionMachine {
         let Some(session) = session else {
             return complete(out, op, Ok(Outcome::Done));
         };
-        out.push(Effect::Emit {
-            event: AuthEvent::SignedOut,
-            session: None,
-        });
+        emit(out, AuthEvent::SignedOut, None);
         let refresh_token = session.refresh_token.as_deref();
         let calls = protocol::logout_requests(
             &self.config,
@@ -252,22 +250,24 @@ impl SessionMachine {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
+        // These lists are looked up by id, never by position: `swap_remove`, which spares the
+        // wasm module a `Vec::remove` for each of their element types.
         if let Some(index) = self.logins.iter().position(|(id, _)| *id == request) {
-            let (_, op) = self.logins.remove(index);
+            let (_, op) = self.logins.swap_remove(index);
             return self.on_login_reply(op, result, now, out);
         }
         if let Some(index) = self.superseded_logins.iter().position(|id| *id == request) {
-            self.superseded_logins.remove(index);
+            self.superseded_logins.swap_remove(index);
             return self.on_superseded_login_reply(result, now, out);
         }
         if let Some(index) = self.logouts.iter().position(|(id, _)| *id == request) {
-            let (_, op) = self.logouts.remove(index);
+            let (_, op) = self.logouts.swap_remove(index);
             // Local state is already gone; a failed server logout is only worth a diagnostic.
             let errors = self.config.errors();
             if let Err(error) =
                 result.and_then(|reply| protocol::parse_logout_reply(&reply, errors, now))
             {
-                self.last_error = Some(error);
+                self.remember(error);
             }
             if self.logouts.iter().any(|(_, waiting)| *waiting == op) {
                 return;
@@ -295,32 +295,54 @@ impl SessionMachine {
         out: &mut Vec<Effect>,
     ) {
         let lineage = self.next_lineage();
-        let (fields, errors) = (self.config.response_fields(), self.config.errors());
-        let session = result.and_then(|reply| {
-            let tokens = protocol::parse_token_reply(Endpoint::Login, &reply, fields, errors, now)?;
-            // A reply was received: a token that does not decode still reports its status.
-            Session::from_tokens(tokens, None, now, &lineage)
-                .map_err(|error| error.with_status(reply.status))
-        });
-        match session {
+        match self.session_from_reply(Endpoint::Login, result, None, &lineage, now) {
             Ok(session) => {
                 let replaced = self.session.replace(session.clone());
                 self.log_out_replaced(replaced, &session, out);
                 self.backoff.reset();
                 self.abandon_refresh(Settle::With(&session), now, out);
                 out.push(self.persist(&session, None));
-                out.push(Effect::Emit {
-                    event: AuthEvent::SignedIn,
-                    session: Some(session.clone()),
-                });
+                emit(out, AuthEvent::SignedIn, Some(&session));
                 complete(out, op, Ok(Outcome::Session(session)));
             }
             Err(error) => {
-                self.last_error = Some(error.clone());
+                self.remember(error.clone());
                 complete(out, op, Err(error));
             }
         }
     }
+}
+
+impl SessionMachine {
+    /// The session a login or refresh reply grants (`previous_refresh_token` is kept when the
+    /// reply has none), or why it grants none. One function for both replies: inlined into each
+    /// handler, the parsing and its error paths were in the wasm module twice.
+    #[inline(never)]
+    pub(super) fn session_from_reply(
+        &self,
+        endpoint: Endpoint,
+        result: Result<HttpReply, AuthError>,
+        previous_refresh_token: Option<&str>,
+        lineage: &str,
+        now: Timestamp,
+    ) -> Result<Session, AuthError> {
+        let (fields, errors) = (self.config.response_fields(), self.config.errors());
+        let reply = result?;
+        let tokens = protocol::parse_token_reply(endpoint, &reply, fields, errors, now)?;
+        // A reply was received: a token that does not decode still reports its status.
+        Session::from_tokens(tokens, previous_refresh_token, now, lineage)
+            .map_err(|error| error.with_status(reply.status))
+    }
+}
+
+/// Pushes [`Effect::Emit`] of `event` with a copy of `session`. One function rather than the
+/// effect built in every handler: the wasm module holds its code once.
+#[inline(never)]
+pub(super) fn emit(out: &mut Vec<Effect>, event: AuthEvent, session: Option<&Session>) {
+    out.push(Effect::Emit {
+        event,
+        session: session.cloned(),
+    });
 }
 
 pub(super) fn complete(out: &mut Vec<Effect>, op: OpId, result: Result<Outcome, AuthError>) {

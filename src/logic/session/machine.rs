@@ -4,9 +4,11 @@
 //! due refresh, `reschedule` sets the one timer to the next instant anything may happen.
 
 use crate::logic::config::Config;
+use crate::logic::error::AuthError;
 use crate::logic::time::Timestamp;
 
 use super::backoff::RefreshBackoff;
+use super::calls::emit;
 use super::contract::in_rank_order;
 use super::MAX_TIMER_DELAY;
 use super::{
@@ -164,27 +166,25 @@ impl SessionMachine {
     /// Acts on the passage of time: ends a session that expired beyond rescue and, with
     /// `start_refresh`, starts a refresh that is due.
     fn advance(&mut self, now: Timestamp, start_refresh: bool, out: &mut Vec<Effect>) {
-        let Some(session) = self.session.clone() else {
+        let Some(session) = &self.session else {
             return;
         };
         if self.refresh.is_some() {
             return;
         }
-        if !self.can_refresh(&session, now) {
+        if !self.can_refresh(session, now) {
             if session.is_expired(now, self.config.leeway()) {
                 self.end_session();
                 self.backoff.reset();
                 out.push(Effect::Clear);
-                out.push(Effect::Emit {
-                    event: AuthEvent::SessionExpired,
-                    session: None,
-                });
+                emit(out, AuthEvent::SessionExpired, None);
             }
             return;
         }
-        let due = self.auto_refresh_at(&session).is_some_and(|at| now >= at);
+        let due = self.auto_refresh_at(session).is_some_and(|at| now >= at);
         if start_refresh && self.config.auto_refresh() && due {
-            self.begin_refresh(&session, Vec::new(), out);
+            let from_token = session.access_token.clone();
+            self.begin_refresh(from_token, Vec::new(), out);
         }
     }
 
@@ -225,6 +225,13 @@ impl SessionMachine {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Keeps `error` as the most recent one (the diagnostics' `lastError`). Out of line: the
+    /// drop of the one it replaces is then in the wasm module once, not at every handler.
+    #[inline(never)]
+    pub(super) fn remember(&mut self, error: AuthError) {
+        self.last_error = Some(error);
     }
 
     pub(super) fn next_id(&mut self) -> u64 {

@@ -71,7 +71,8 @@ impl SessionMachine {
         else {
             return Some(result);
         };
-        let call = self.me_calls.remove(index);
+        // Looked up by request id, never by position: `swap_remove` (see `on_response`).
+        let call = self.me_calls.swap_remove(index);
         match result {
             Ok(reply) if self.config.errors().refuses_token(reply.status) && !call.replayed => {
                 self.continuations.push((call.op, Then::ReplayMe(reply)));
@@ -101,7 +102,8 @@ impl SessionMachine {
                 index += 1;
                 continue;
             };
-            let (op, then) = self.continuations.remove(position);
+            // One continuation per call, looked up by its id: `swap_remove` keeps what matters.
+            let (op, then) = self.continuations.swap_remove(position);
             if let Effect::Complete { result, .. } = out.remove(index) {
                 self.go_on(op, then, result, now, out);
             }

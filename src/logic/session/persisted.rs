@@ -7,7 +7,7 @@ use crate::logic::json::{self, Json};
 
 use crate::logic::error::{decimal, fill, AuthError, ErrorCode};
 use crate::logic::time::{ClockOffset, ClockSource, Timestamp};
-use crate::logic::token::decode_unverified;
+use crate::logic::token::{decode_unverified, DecodeError};
 
 use super::{Session, PERSISTED_VERSION};
 
@@ -21,18 +21,20 @@ impl Session {
     /// The versioned JSON kept in storage, marked with the API it belongs to and with the
     /// failed refreshes other tabs should know of.
     pub(super) fn to_storage_with(&self, api: Option<&str>, retry: Option<&SharedRetry>) -> String {
+        let retry = retry.map(SharedRetry::to_json);
+        // Borrowed, not copied: the stored form is only a view of the session on its way out.
         let persisted = PersistedSession {
             v: PERSISTED_VERSION,
-            sid: self.lineage.clone(),
-            access_token: self.access_token.clone(),
-            refresh_token: self.refresh_token.clone(),
+            sid: &self.lineage,
+            access_token: &self.access_token,
+            refresh_token: self.refresh_token.as_deref(),
             expires_at: self.expires_at.map(Timestamp::as_millis),
             received_at: self.received_at.as_millis(),
             clock_offset_ms: self.clock_offset.as_millis(),
-            clock_source: Some(self.clock_source.as_str().to_owned()),
+            clock_source: Some(self.clock_source.as_str()),
             refresh_expires_at: self.refresh_expires_at.map(Timestamp::as_millis),
-            api: api.map(str::to_owned),
-            retry: retry.map(SharedRetry::to_json),
+            api,
+            retry: retry.as_ref(),
             dpop: self.dpop,
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
@@ -48,42 +50,69 @@ impl Session {
 
     /// [`Session::from_storage`], and the API the value says it belongs to, if it says.
     pub(super) fn from_storage_with_api(text: &str) -> Result<(Self, Option<String>), AuthError> {
-        let garbage =
-            |why: &str| AuthError::storage(fill("stored session is unusable: {}", &[why]));
-        let value: Json = json::from_str(text).ok_or_else(|| garbage("not json"))?;
+        let value: Option<Json> = json::from_str(text);
+        // Each way of failing is a small value, made into the one error here: the message is
+        // built in one place rather than at every `return`.
+        Self::from_stored_value(value.as_ref()).map_err(|why| {
+            let (why, version, source) = match why {
+                Unreadable::Because(why) => (why, None, None),
+                Unreadable::Version(version) => ("unsupported version ", Some(version), None),
+                Unreadable::Token(error) => ("the access token is malformed", None, Some(error)),
+            };
+            let version = version.map(decimal).unwrap_or_default();
+            let error =
+                AuthError::storage(fill("stored session is unusable: {}{}", &[why, &version]));
+            match source {
+                Some(source) => error.with_source(source),
+                None => error,
+            }
+        })
+    }
+
+    /// [`Session::from_storage_with_api`] of the parsed value (`None`: the text was not JSON).
+    fn from_stored_value(value: Option<&Json>) -> Result<(Self, Option<String>), Unreadable> {
+        let value = value.ok_or(Unreadable::Because("not json"))?;
         match value.get("v").and_then(Json::as_u64) {
             Some(version) if version == u64::from(PERSISTED_VERSION) => {}
-            Some(version) => {
-                return Err(garbage(&fill(
-                    "unsupported version {}",
-                    &[&decimal(version)],
-                )))
-            }
-            None => return Err(garbage("no version")),
+            Some(version) => return Err(Unreadable::Version(version)),
+            None => return Err(Unreadable::Because("no version")),
         }
         let persisted =
-            PersistedSession::from_json(&value).ok_or_else(|| garbage("wrong shape"))?;
-        let claims = decode_unverified(&persisted.access_token)
-            .map_err(|err| garbage("the access token is malformed").with_source(err))?
+            PersistedSession::from_json(value).ok_or(Unreadable::Because("wrong shape"))?;
+        let claims = decode_unverified(persisted.access_token)
+            .map_err(Unreadable::Token)?
             .into_claims();
         let dpop = persisted.dpop || super::value::has_key_confirmation(&claims);
         let session = Self {
-            access_token: persisted.access_token,
-            refresh_token: persisted.refresh_token.filter(|token| !token.is_empty()),
+            access_token: persisted.access_token.to_owned(),
+            refresh_token: persisted
+                .refresh_token
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned),
             claims,
             expires_at: persisted.expires_at.map(Timestamp::from_millis),
             received_at: Timestamp::from_millis(persisted.received_at),
             clock_offset: ClockOffset::from_millis(persisted.clock_offset_ms),
             clock_source: persisted
                 .clock_source
-                .as_deref()
                 .map_or(ClockSource::None, ClockSource::from_name),
             refresh_expires_at: persisted.refresh_expires_at.map(Timestamp::from_millis),
-            lineage: persisted.sid,
+            lineage: persisted.sid.to_owned(),
             dpop,
         };
-        Ok((session, persisted.api))
+        Ok((session, persisted.api.map(str::to_owned)))
     }
+}
+
+/// Why a stored value could not be read as a session: what the `storage` error says after
+/// "stored session is unusable: ".
+enum Unreadable {
+    /// A fixed reason: `not json`, `no version`, `wrong shape`.
+    Because(&'static str),
+    /// Another version of the stored form.
+    Version(u64),
+    /// The access token does not decode (the error is kept as the source).
+    Token(DecodeError),
 }
 
 /// Why a stored value is not taken as this machine's session.
@@ -104,57 +133,53 @@ pub(super) enum Unusable {
 /// section 12). The rules are serde's: unknown members are ignored, an optional member may be
 /// missing or `null`, a member of the wrong type makes the whole value unusable.
 #[derive(Debug, Clone, PartialEq)]
-struct PersistedSession {
+struct PersistedSession<'a> {
     v: u32,
-    sid: String,
-    access_token: String,
-    refresh_token: Option<String>,
+    sid: &'a str,
+    access_token: &'a str,
+    refresh_token: Option<&'a str>,
     expires_at: Option<i64>,
     received_at: i64,
     clock_offset_ms: i64,
     /// Where the offset came from ([`ClockSource::as_str`]); absent in values written before
     /// it existed, and then left out.
-    clock_source: Option<String>,
+    clock_source: Option<&'a str>,
     refresh_expires_at: Option<i64>,
     /// The API the session belongs to (its login endpoint), so that a client of another API
     /// sharing the storage key never adopts it: it would send these tokens to its own servers.
     /// Absent in values written before it existed, which are taken as ours; left out when absent.
-    api: Option<String>,
+    api: Option<&'a str>,
     /// Failed refreshes of this session, for other tabs ([`SharedRetry`]). Kept as raw JSON so
     /// a malformed value costs the hint, never the session; left out when absent.
-    retry: Option<Json>,
+    retry: Option<&'a Json>,
     /// The token reply said `token_type: "DPoP"` (a `cnf.jkt` claim says so on its own); left
     /// out when false.
     dpop: bool,
 }
 
-impl PersistedSession {
+impl<'a> PersistedSession<'a> {
     fn to_json(&self) -> Json {
-        let text = |value: &str| Json::from(value);
         let millis = |value: i64| Json::Number(value as f64);
         let or_null = |value: Option<Json>| value.unwrap_or(Json::Null);
         let mut object = json::JsonObject::new();
         object.insert("v", Json::Number(f64::from(self.v)));
-        object.insert("sid", text(&self.sid));
-        object.insert("accessToken", text(&self.access_token));
-        object.insert(
-            "refreshToken",
-            or_null(self.refresh_token.as_deref().map(text)),
-        );
+        object.insert("sid", Json::from(self.sid));
+        object.insert("accessToken", Json::from(self.access_token));
+        object.insert("refreshToken", or_null(self.refresh_token.map(Json::from)));
         object.insert("expiresAt", or_null(self.expires_at.map(millis)));
         object.insert("receivedAt", millis(self.received_at));
         object.insert("clockOffsetMs", millis(self.clock_offset_ms));
-        if let Some(source) = &self.clock_source {
-            object.insert("clockSource", text(source));
+        if let Some(source) = self.clock_source {
+            object.insert("clockSource", Json::from(source));
         }
         object.insert(
             "refreshExpiresAt",
             or_null(self.refresh_expires_at.map(millis)),
         );
-        if let Some(api) = &self.api {
-            object.insert("api", text(api));
+        if let Some(api) = self.api {
+            object.insert("api", Json::from(api));
         }
-        if let Some(retry) = &self.retry {
+        if let Some(retry) = self.retry {
             object.insert("retry", retry.clone());
         }
         if self.dpop {
@@ -163,33 +188,46 @@ impl PersistedSession {
         Json::Object(object)
     }
 
-    /// The stored form in `value`; `None` when a member is missing or of the wrong type.
-    fn from_json(value: &Json) -> Option<Self> {
+    /// The stored form in `value`, borrowing its strings; `None` when a member is missing or of
+    /// the wrong type.
+    fn from_json(value: &'a Json) -> Option<Self> {
         let object = value.as_object()?;
-        // A member that may be missing or null: `Some(None)`; of the wrong type: `None`.
-        fn optional<'a, T>(
-            object: &'a json::JsonObject,
-            key: &str,
-            read: impl FnOnce(&'a Json) -> Option<T>,
-        ) -> Option<Option<T>> {
+        // A member that may be missing or null: `None` then.
+        fn optional<'a>(object: &'a json::JsonObject, key: &str) -> Option<&'a Json> {
             match object.get(key) {
-                None | Some(Json::Null) => Some(None),
-                Some(value) => read(value).map(Some),
+                None | Some(Json::Null) => None,
+                Some(value) => Some(value),
             }
         }
-        let text = |value: &Json| value.as_str().map(str::to_owned);
+        // An optional string or integer: `Some(None)` when missing or null, `None` when of the
+        // wrong type. Plain functions kept out of line rather than one generic or closures
+        // inlined at every member: one copy of each in the wasm module.
+        #[inline(never)]
+        fn text<'a>(object: &'a json::JsonObject, key: &str) -> Option<Option<&'a str>> {
+            match optional(object, key) {
+                None => Some(None),
+                Some(value) => value.as_str().map(Some),
+            }
+        }
+        #[inline(never)]
+        fn integer(object: &json::JsonObject, key: &str) -> Option<Option<i64>> {
+            match optional(object, key) {
+                None => Some(None),
+                Some(value) => value.as_i64().map(Some),
+            }
+        }
         Some(Self {
             v: u32::try_from(object.get("v")?.as_u64()?).ok()?,
-            sid: text(object.get("sid")?)?,
-            access_token: text(object.get("accessToken")?)?,
-            refresh_token: optional(object, "refreshToken", text)?,
-            expires_at: optional(object, "expiresAt", Json::as_i64)?,
+            sid: object.get("sid")?.as_str()?,
+            access_token: object.get("accessToken")?.as_str()?,
+            refresh_token: text(object, "refreshToken")?,
+            expires_at: integer(object, "expiresAt")?,
             received_at: object.get("receivedAt")?.as_i64()?,
             clock_offset_ms: object.get("clockOffsetMs")?.as_i64()?,
-            clock_source: optional(object, "clockSource", text)?,
-            refresh_expires_at: optional(object, "refreshExpiresAt", Json::as_i64)?,
-            api: optional(object, "api", text)?,
-            retry: optional(object, "retry", |value| Some(value.clone()))?,
+            clock_source: text(object, "clockSource")?,
+            refresh_expires_at: integer(object, "refreshExpiresAt")?,
+            api: text(object, "api")?,
+            retry: optional(object, "retry"),
             dpop: match object.get("dpop") {
                 None => false,
                 Some(Json::Bool(dpop)) => *dpop,
@@ -253,14 +291,13 @@ impl SharedRetry {
                 .and_then(Json::as_i64)
                 .map(Timestamp::from_millis)
         };
-        let code = retry.get("code").and_then(Json::as_str)?;
-        let code = [
-            ErrorCode::Network,
-            ErrorCode::Server,
-            ErrorCode::RateLimited,
-        ]
-        .into_iter()
-        .find(|known| known.as_str() == code)?;
+        // A match, not a search of a list of codes: no iterator adapter in the wasm module.
+        let code = match retry.get("code").and_then(Json::as_str)? {
+            "network" => ErrorCode::Network,
+            "server" => ErrorCode::Server,
+            "rate_limited" => ErrorCode::RateLimited,
+            _ => return None,
+        };
         let stored = retry.get("failedAt").and_then(Json::as_array)?;
         let mut failed_at = Vec::new();
         for at in stored.get(..Self::MAX_STORED).unwrap_or(stored) {
@@ -323,45 +360,47 @@ mod tests {
         dpop: bool,
     }
 
-    impl From<&PersistedSession> for Derived {
-        fn from(p: &PersistedSession) -> Self {
+    impl From<&PersistedSession<'_>> for Derived {
+        fn from(p: &PersistedSession<'_>) -> Self {
             Self {
                 v: p.v,
-                sid: p.sid.clone(),
-                access_token: p.access_token.clone(),
-                refresh_token: p.refresh_token.clone(),
+                sid: p.sid.to_owned(),
+                access_token: p.access_token.to_owned(),
+                refresh_token: p.refresh_token.map(str::to_owned),
                 expires_at: p.expires_at,
                 received_at: p.received_at,
                 clock_offset_ms: p.clock_offset_ms,
-                clock_source: p.clock_source.clone(),
+                clock_source: p.clock_source.map(str::to_owned),
                 refresh_expires_at: p.refresh_expires_at,
-                api: p.api.clone(),
-                retry: p.retry.clone(),
+                api: p.api.map(str::to_owned),
+                retry: p.retry.cloned(),
                 dpop: p.dpop,
             }
         }
     }
 
-    fn full() -> PersistedSession {
+    fn full() -> PersistedSession<'static> {
         let mut retry = json::JsonObject::new();
         retry.insert("failures", Json::Number(2.0));
+        // The stored form borrows its retry record: a test's one, kept for the whole run.
+        let retry: &'static Json = Box::leak(Box::new(Json::Object(retry)));
         PersistedSession {
             v: PERSISTED_VERSION,
-            sid: "0123456789abcdef1".to_owned(),
-            access_token: "a.b.c".to_owned(),
-            refresh_token: Some("r1".to_owned()),
+            sid: "0123456789abcdef1",
+            access_token: "a.b.c",
+            refresh_token: Some("r1"),
             expires_at: Some(1_700_000_900_000),
             received_at: 1_700_000_000_000,
             clock_offset_ms: -600_000,
-            clock_source: Some("date".to_owned()),
+            clock_source: Some("date"),
             refresh_expires_at: Some(1_700_604_800_000),
-            api: Some("https://api.test/auth/login".to_owned()),
-            retry: Some(Json::Object(retry)),
+            api: Some("https://api.test/auth/login"),
+            retry: Some(retry),
             dpop: true,
         }
     }
 
-    fn bare() -> PersistedSession {
+    fn bare() -> PersistedSession<'static> {
         PersistedSession {
             refresh_token: None,
             expires_at: None,
@@ -430,11 +469,47 @@ mod tests {
         cases.push(with("extra", serde_json::json!({"ignored": true})));
         cases.push("[]".to_owned());
         for text in cases {
-            let ours = json::from_str::<Json>(&text)
-                .and_then(|value| PersistedSession::from_json(&value))
-                .map(|persisted| Derived::from(&persisted));
+            let ours = json::from_str::<Json>(&text).and_then(|value| {
+                PersistedSession::from_json(&value).map(|persisted| Derived::from(&persisted))
+            });
             let theirs = serde_json::from_str::<Derived>(&text).ok();
             assert_eq!(ours, theirs, "{text}");
+        }
+    }
+
+    /// Each way a stored value fails to read is one `storage` error with the whole message
+    /// (built once from a small value, no longer at each `return`), the token's own error kept
+    /// as its source.
+    #[test]
+    fn unusable_values_say_why_in_full() {
+        let mut v2 = serde_json::to_value(Derived::from(&full())).expect("serializes");
+        v2["v"] = serde_json::json!(2);
+        let mut shape = serde_json::to_value(Derived::from(&full())).expect("serializes");
+        shape["receivedAt"] = serde_json::json!("yesterday");
+        let cases = [
+            ("{".to_owned(), "not json"),
+            ("{}".to_owned(), "no version"),
+            (v2.to_string(), "unsupported version 2"),
+            (shape.to_string(), "wrong shape"),
+            (
+                full().to_json().to_json_text(),
+                "the access token is malformed",
+            ),
+        ];
+        for (text, why) in cases {
+            let error = Session::from_storage(&text).expect_err("unusable");
+            assert_eq!(error.code(), ErrorCode::Storage, "{text}");
+            assert_eq!(
+                error.message(),
+                ["stored session is unusable: ", why].concat(),
+                "{text}"
+            );
+            #[cfg(feature = "error-source")]
+            assert_eq!(
+                std::error::Error::source(&error).is_some(),
+                why == "the access token is malformed",
+                "{text}"
+            );
         }
     }
 

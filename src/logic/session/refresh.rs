@@ -12,7 +12,7 @@ use crate::logic::protocol::{self, Endpoint, HttpReply};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
 
-use super::calls::complete;
+use super::calls::{complete, emit};
 use super::persisted::Unusable;
 use super::{AuthEvent, Effect, LockId, OpId, Outcome, RequestId, Session, SessionMachine};
 
@@ -85,11 +85,12 @@ pub(super) enum Settle<'a> {
 }
 
 impl SessionMachine {
-    /// Starts a refresh of `session` for `waiters`: under the cross-tab lock with shared
-    /// storage, directly otherwise.
+    /// Starts a refresh of the session holding `from_token` (its access token) for `waiters`:
+    /// under the cross-tab lock with shared storage, directly otherwise. The token, not the
+    /// session: callers then only borrow the session, and never clone it to start a refresh.
     pub(super) fn begin_refresh(
         &mut self,
-        session: &Session,
+        from_token: String,
         waiters: Vec<Waiter>,
         out: &mut Vec<Effect>,
     ) {
@@ -98,7 +99,7 @@ impl SessionMachine {
             self.refresh = Some(InFlight {
                 stage: Stage::WaitingLock(lock),
                 waiters,
-                from_token: session.access_token.clone(),
+                from_token,
             });
             out.push(Effect::AcquireLock { lock });
         } else {
@@ -106,7 +107,7 @@ impl SessionMachine {
             self.refresh = Some(InFlight {
                 stage: Stage::WaitingLock(LockId(0)),
                 waiters,
-                from_token: session.access_token.clone(),
+                from_token,
             });
             self.send_refresh(None, out);
         }
@@ -160,7 +161,7 @@ impl SessionMachine {
         let stored = match stored {
             Ok(stored) => stored,
             Err(error) => {
-                self.last_error = Some(error);
+                self.remember(error);
                 return self.send_refresh(Some(lock), out);
             }
         };
@@ -173,7 +174,7 @@ impl SessionMachine {
             Ok(stored) => stored,
             Err(Unusable::Garbage(error) | Unusable::Foreign(error)) => {
                 // Our refresh will overwrite it: in this tab, our session is the one in use.
-                self.last_error = Some(error);
+                self.remember(error);
                 return self.send_refresh(Some(lock), out);
             }
         };
@@ -217,16 +218,16 @@ impl SessionMachine {
     /// refresh if its callers would still get one after a failure of this tab's own, and
     /// otherwise releases the lock and answers them as after such a failure.
     fn send_or_hold_back(&mut self, lock: LockId, now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(session) = self.session.clone() else {
+        let Some(session) = &self.session else {
             out.push(Effect::ReleaseLock { lock });
             return self.abandon_refresh(Settle::SignedOut, now, out);
         };
-        let waiters = self
-            .refresh
-            .as_ref()
-            .map(|in_flight| in_flight.waiters.clone())
-            .unwrap_or_default();
-        let Some(error) = self.hold_back(&session, &waiters, now) else {
+        // Borrowed, not cloned: no copy of the waiters (nor `Vec<Waiter>::clone` in the module).
+        let waiters = match &self.refresh {
+            Some(in_flight) => in_flight.waiters.as_slice(),
+            None => &[],
+        };
+        let Some(error) = self.hold_back(session, waiters, now) else {
             return self.send_refresh(Some(lock), out);
         };
         out.push(Effect::ReleaseLock { lock });
@@ -234,7 +235,7 @@ impl SessionMachine {
             settle(
                 out,
                 &in_flight.waiters,
-                Settle::Failed(&error, Some(&session)),
+                Settle::Failed(&error, Some(session)),
                 now,
                 &self.config,
             );
@@ -283,7 +284,7 @@ impl SessionMachine {
         if let Some(lock) = in_flight.held_lock() {
             out.push(Effect::ReleaseLock { lock });
         }
-        let Some(current) = self.session.clone() else {
+        let Some(current) = &self.session else {
             return settle(
                 out,
                 &in_flight.waiters,
@@ -292,24 +293,15 @@ impl SessionMachine {
                 &self.config,
             );
         };
-        let (fields, errors) = (self.config.response_fields(), self.config.errors());
-        let refreshed = result.and_then(|reply| {
-            let tokens =
-                protocol::parse_token_reply(Endpoint::Refresh, &reply, fields, errors, now)?;
-            Session::from_tokens(tokens, current.refresh_token(), now, &current.lineage)
-                .map_err(|error| error.with_status(reply.status))
-        });
-        match refreshed {
+        let previous = current.refresh_token();
+        match self.session_from_reply(Endpoint::Refresh, result, previous, &current.lineage, now) {
             Ok(session) => {
                 self.session = Some(session.clone());
                 self.backoff.reset();
                 self.refresh_count = self.refresh_count.saturating_add(1);
                 self.last_refreshed_at = Some(now);
                 out.push(self.persist(&session, None));
-                out.push(Effect::Emit {
-                    event: AuthEvent::TokenRefreshed,
-                    session: Some(session.clone()),
-                });
+                emit(out, AuthEvent::TokenRefreshed, Some(&session));
                 settle(
                     out,
                     &in_flight.waiters,
@@ -329,20 +321,14 @@ impl SessionMachine {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        self.last_error = Some(error.clone());
+        self.remember(error.clone());
         if error.code() == ErrorCode::RefreshFailed {
             // The server rejected the refresh token: the session is over.
             self.end_session();
             self.backoff.reset();
             out.push(Effect::Clear);
-            out.push(Effect::Emit {
-                event: AuthEvent::RefreshFailed,
-                session: None,
-            });
-            out.push(Effect::Emit {
-                event: AuthEvent::SignedOut,
-                session: None,
-            });
+            emit(out, AuthEvent::RefreshFailed, None);
+            emit(out, AuthEvent::SignedOut, None);
             return settle(
                 out,
                 waiters,
@@ -360,15 +346,11 @@ impl SessionMachine {
         {
             self.share_failures(out);
         }
-        out.push(Effect::Emit {
-            event: AuthEvent::RefreshFailed,
-            session: self.session.clone(),
-        });
-        let session = self.session.clone();
+        emit(out, AuthEvent::RefreshFailed, self.session.as_ref());
         settle(
             out,
             waiters,
-            Settle::Failed(&error, session.as_ref()),
+            Settle::Failed(&error, self.session.as_ref()),
             now,
             &self.config,
         );

@@ -6,6 +6,7 @@
 use crate::logic::error::{fill, AuthError};
 use crate::logic::time::Timestamp;
 
+use super::calls::emit;
 use super::persisted::{SharedRetry, Unusable};
 use super::refresh::Settle;
 use super::{AuthEvent, Effect, Session, SessionMachine};
@@ -47,13 +48,13 @@ impl SessionMachine {
                 }
                 Err(Unusable::Garbage(error)) => {
                     // Garbage is removed so it cannot fail every start.
-                    self.last_error = Some(error);
+                    self.remember(error);
                     out.push(Effect::Clear);
                 }
                 // Another API's session stays where it is: it is that client's, not garbage.
-                Err(Unusable::Foreign(error)) => self.last_error = Some(error),
+                Err(Unusable::Foreign(error)) => self.remember(error),
             },
-            Err(error) => self.last_error = Some(error),
+            Err(error) => self.remember(error),
         }
     }
 
@@ -74,7 +75,7 @@ impl SessionMachine {
             Err(Unusable::Garbage(error) | Unusable::Foreign(error)) => {
                 // Another tab wrote something we cannot read, or must not use; keep what we
                 // have.
-                self.last_error = Some(error);
+                self.remember(error);
                 return;
             }
         };
@@ -140,7 +141,7 @@ impl SessionMachine {
         if let Some(lock) = in_flight.held_lock() {
             out.push(Effect::ReleaseLock { lock });
         }
-        self.begin_refresh(adopted, in_flight.waiters, out);
+        self.begin_refresh(adopted.access_token.clone(), in_flight.waiters, out);
     }
 
     /// Whether `stored`, arriving while this tab is signed out, was received no later than the
@@ -164,19 +165,16 @@ impl SessionMachine {
             Some(current) if current.lineage == stored.lineage => AuthEvent::TokenRefreshed,
             _ => AuthEvent::SignedIn,
         };
-        self.session = Some(stored.clone());
         self.backoff.reset();
-        out.push(Effect::Emit {
-            event,
-            session: Some(stored),
-        });
+        emit(out, event, Some(&stored));
+        self.session = Some(stored);
     }
 
     /// A storage write failed: storage may lag behind this tab from now on, so what it holds
     /// under the lock no longer overrides this tab's state (see [`Self::on_lock`]).
     pub(super) fn on_storage_failed(&mut self, error: AuthError) {
         self.storage_trusted = false;
-        self.last_error = Some(error);
+        self.remember(error);
     }
 
     /// Another tab removed the session.
@@ -189,14 +187,12 @@ impl SessionMachine {
             session.is_expired(now, self.config.leeway()) && !self.can_refresh(&session, now);
         self.backoff.reset();
         self.abandon_refresh(Settle::SignedOut, now, out);
-        out.push(Effect::Emit {
-            event: if expired {
-                AuthEvent::SessionExpired
-            } else {
-                AuthEvent::SignedOut
-            },
-            session: None,
-        });
+        let event = if expired {
+            AuthEvent::SessionExpired
+        } else {
+            AuthEvent::SignedOut
+        };
+        emit(out, event, None);
     }
 
     /// What this machine writes to storage for `session`: the value marked with our API (see
@@ -249,7 +245,7 @@ impl SessionMachine {
         if !self.backoff.merge(&shared, now) {
             return false;
         }
-        self.last_error = Some(shared.error());
+        self.remember(shared.error());
         true
     }
 
@@ -262,10 +258,7 @@ impl SessionMachine {
     ) -> bool {
         let news = self.merge_failures(text, now);
         if news {
-            out.push(Effect::Emit {
-                event: AuthEvent::RefreshFailed,
-                session: self.session.clone(),
-            });
+            emit(out, AuthEvent::RefreshFailed, self.session.as_ref());
         }
         news
     }
