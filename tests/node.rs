@@ -33,3 +33,20 @@ fn decode_fast_path_agrees_with_rust() {
             .map_err(|e| e.to_string())
     });
 }
+
+/// `Json` is written as `JSON.stringify` writes it in the wasm build, integers beyond 2^53
+/// included: serde-wasm-bindgen refuses an `i64` there, which once made the whole text empty
+/// (request bodies and the stored session with it).
+#[wasm_bindgen_test]
+fn json_numbers_write_as_json_stringify_writes_them() {
+    use tokenkeeper::{Json, JsonObject};
+    let mut object = JsonObject::new();
+    object.insert("big", Json::Number(1e18));
+    object.insert("int", Json::Number(42.0));
+    object.insert("neg", Json::Number(-0.0));
+    object.insert("frac", Json::Number(1.5));
+    assert_eq!(
+        Json::Object(object).to_json_text(),
+        r#"{"big":1000000000000000000,"int":42,"neg":0,"frac":1.5}"#
+    );
+}

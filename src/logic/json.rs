@@ -66,7 +66,12 @@ impl JsonObject {
 
     /// The member `key`, if present (a JSON `null` is present).
     pub fn get(&self, key: &str) -> Option<&Json> {
-        self.0.iter().find(|(name, _)| name == key).map(|(_, v)| v)
+        for (name, value) in &self.0 {
+            if name == key {
+                return Some(value);
+            }
+        }
+        None
     }
 
     /// Whether the object has the member `key`.
@@ -76,7 +81,11 @@ impl JsonObject {
 
     /// Sets the member `key`: a new key goes last, an existing one keeps its place.
     pub fn insert(&mut self, key: impl Into<String>, value: Json) {
-        let key = key.into();
+        self.insert_string(key.into(), value);
+    }
+
+    /// [`Self::insert`] past the generic key: one copy in the wasm module, not one per key type.
+    fn insert_string(&mut self, key: String, value: Json) {
         match self.0.iter_mut().find(|(name, _)| *name == key) {
             Some((_, slot)) => *slot = value,
             None => self.0.push((key, value)),
@@ -215,7 +224,8 @@ pub fn number_text(number: f64) -> String {
             digits
         }
     } else {
-        crate::platform::write_json(&number)
+        // Through the `Json` writer: no second instance of the codec's generic writer for `f64`.
+        Json::Number(number).to_json_text()
     }
 }
 
@@ -311,10 +321,15 @@ impl Serialize for Json {
             Self::Null => serializer.serialize_unit(),
             Self::Bool(value) => serializer.serialize_bool(*value),
             // Integers as integers: serde_json would write `42.0` for the f64.
+            #[cfg(not(target_arch = "wasm32"))]
             Self::Number(n) => match whole(*n) {
                 Some(integer) => serializer.serialize_i64(integer),
                 None => serializer.serialize_f64(*n),
             },
+            // In wasm the number becomes a JavaScript number, which `JSON.stringify` writes as
+            // an integer when it is one; serde-wasm-bindgen refuses an `i64` beyond 2^53.
+            #[cfg(target_arch = "wasm32")]
+            Self::Number(n) => serializer.serialize_f64(*n),
             Self::String(text) => serializer.serialize_str(text),
             Self::Array(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;

@@ -37,7 +37,7 @@ const POW10_FROM_289: [f64; 20] = [
 /// with serde_json itself, and test this against it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub fn is_strict_json(text: &str) -> bool {
-    walk(text, |_| {}).is_some()
+    walk(text, None).is_some()
 }
 
 /// For a `text` that [`is_strict_json`] accepts and whose root is an object: whether some key of
@@ -48,29 +48,25 @@ pub fn is_strict_json(text: &str) -> bool {
 /// One pass over `text` per name: the callers ask about a handful of names in a short header,
 /// and this needs no memory for the names already seen.
 pub fn root_repeats_any(text: &str, names: &[&str]) -> bool {
-    names.iter().any(|name| {
-        let mut count = 0usize;
-        let valid = walk(text, |key| {
-            if key_means(key, name) {
-                count += 1;
-            }
-        });
-        valid.is_some() && count > 1
-    })
+    names
+        .iter()
+        .any(|name| walk(text, Some(name)).is_some_and(|count| count > 1))
 }
 
-/// Checks `text` as serde_json would, handing the raw text of each root object key (between its
-/// quotes, escapes unresolved) to `on_root_key`. `None` where serde_json returns an error.
+/// Checks `text` as serde_json would, counting the root object keys that mean `name` (0 without
+/// a name). `None` where serde_json returns an error. Not generic (a name, not a callback): one
+/// copy serves both callers in the wasm module.
 ///
 /// A loop with an explicit stack rather than recursion: the open containers fit in one `u128`
 /// (one bit each, set for an object), since the depth limit stops at 127.
-fn walk(text: &str, mut on_root_key: impl FnMut(&[u8])) -> Option<()> {
+fn walk(text: &str, name: Option<&str>) -> Option<usize> {
     let mut s = Scanner {
         bytes: text.as_bytes(),
         at: 0,
     };
     let mut objects: u128 = 0; // bit 0: the innermost open container is an object
     let mut depth: u8 = 0;
+    let mut count = 0;
     loop {
         // A value is expected.
         match s.skip_whitespace()? {
@@ -84,7 +80,7 @@ fn walk(text: &str, mut on_root_key: impl FnMut(&[u8])) -> Option<()> {
                 let close = if open == b'{' { b'}' } else { b']' };
                 if s.skip_whitespace()? != close {
                     if open == b'{' {
-                        s.key(depth, &mut on_root_key)?;
+                        s.key(depth, name, &mut count)?;
                     }
                     continue;
                 }
@@ -100,7 +96,7 @@ fn walk(text: &str, mut on_root_key: impl FnMut(&[u8])) -> Option<()> {
         loop {
             if depth == 0 {
                 // Only whitespace may follow the root value.
-                return s.skip_whitespace().is_none().then_some(());
+                return s.skip_whitespace().is_none().then_some(count);
             }
             let in_object = objects & 1 == 1;
             let close = if in_object { b'}' } else { b']' };
@@ -108,7 +104,7 @@ fn walk(text: &str, mut on_root_key: impl FnMut(&[u8])) -> Option<()> {
                 b',' => {
                     s.at += 1;
                     if in_object {
-                        s.key(depth, &mut on_root_key)?;
+                        s.key(depth, name, &mut count)?;
                     }
                     break;
                 }
@@ -170,14 +166,15 @@ impl<'a> Scanner<'a> {
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
-    /// An object key and its colon, after any whitespace; a root key goes to `on_root_key`.
-    fn key(&mut self, depth: u8, on_root_key: &mut impl FnMut(&[u8])) -> Option<()> {
+    /// An object key and its colon, after any whitespace; a root key that means `name` adds one
+    /// to `count`.
+    fn key(&mut self, depth: u8, name: Option<&str>, count: &mut usize) -> Option<()> {
         if self.skip_whitespace()? != b'"' {
             return None;
         }
         let key = self.string()?;
-        if depth == 1 {
-            on_root_key(key);
+        if depth == 1 && name.is_some_and(|name| key_means(key, name)) {
+            *count += 1;
         }
         (self.skip_whitespace()? == b':').then(|| self.at += 1)
     }
@@ -300,12 +297,17 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// `significand * 10 + digit` if it fits in a `u64`; false (and no change) if not.
+/// `significand * 10 + digit` if it fits in a `u64`; false (and no change) if not. The test is
+/// serde_json's own (`parse_integer`), by comparison: `checked_mul` on a `u64` costs a 128-bit
+/// multiply in wasm32.
 fn push_digit(significand: &mut u64, digit: u8) -> bool {
-    let next = significand
-        .checked_mul(10)
-        .and_then(|s| s.checked_add(u64::from(digit)));
-    next.map(|next| *significand = next).is_some()
+    const TENTH: u64 = u64::MAX / 10;
+    let digit = u64::from(digit);
+    let fits = *significand < TENTH || (*significand == TENTH && digit <= u64::MAX % 10);
+    if fits {
+        *significand = *significand * 10 + digit;
+    }
+    fits
 }
 
 /// serde_json's `f64_from_parts` overflow test: whether `significand * 10^exponent`, computed as
@@ -336,9 +338,9 @@ fn key_means(raw: &[u8], name: &str) -> bool {
             utf8[0] = byte;
             &utf8[..1]
         };
-        match rest.strip_prefix(piece) {
-            Some(after) => rest = after,
-            None => return false,
+        match rest.split_at_checked(piece.len()) {
+            Some((head, after)) if head == piece => rest = after,
+            _ => return false,
         }
     }
     rest.is_empty()
@@ -796,6 +798,27 @@ mod tests {
                 }
             }
             d.deserialize_map(Keys)
+        }
+    }
+
+    /// `push_digit` is `checked_mul(10)` then `checked_add(digit)`, at the `u64` boundary and
+    /// away from it. (No text can tell them apart: near the boundary, one digit more or less
+    /// changes the value by less than f64 can hold, so the agreement tests cannot pin this.)
+    #[test]
+    fn push_digit_is_checked_arithmetic() {
+        let tenth = u64::MAX / 10;
+        for significand in [0, 1, 9, tenth - 1, tenth, tenth + 1, u64::MAX / 2, u64::MAX] {
+            for digit in 0..10u8 {
+                let expected = significand
+                    .checked_mul(10)
+                    .and_then(|s| s.checked_add(u64::from(digit)));
+                let mut pushed = significand;
+                let fits = push_digit(&mut pushed, digit);
+                assert_eq!(fits.then_some(pushed), expected, "{significand} {digit}");
+                if !fits {
+                    assert_eq!(pushed, significand, "unchanged when it does not fit");
+                }
+            }
         }
     }
 

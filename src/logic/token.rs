@@ -434,7 +434,7 @@ pub fn decode_unverified(token: &str) -> Result<UnverifiedToken, DecodeError> {
             part: TokenPart::Payload,
         });
     }
-    let bytes = Base64UrlUnpadded::decode_vec(payload).map_err(|_| DecodeError::InvalidBase64 {
+    let bytes = base64url(payload.as_bytes()).ok_or(DecodeError::InvalidBase64 {
         part: TokenPart::Payload,
     })?;
     // `from_utf8` reuses the buffer: the payload is decoded once and never copied.
@@ -452,111 +452,115 @@ const HEADER_STRING_FIELDS: [&str; 7] = ["typ", "kid", "jku", "x5u", "cty", "x5t
 /// Every header field jwt-compact reads by name: `alg` and the string fields. None may repeat.
 const HEADER_FIELDS: [&str; 8] = ["alg", "typ", "kid", "jku", "x5u", "cty", "x5t", "x5t#S256"];
 
-/// Rules 3 and 4: the header and the signature (in that order, as jwt-compact checks them).
+/// Rules 3 and 4: the header and the signature (in that order, as jwt-compact checks them), in
+/// one pass that stops at the first fault. Which error a header with several faults gets is
+/// pinned by `header_faults_are_reported_in_a_fixed_order`: the type of `alg`, then the type of
+/// each string field in [`HEADER_STRING_FIELDS`] order, then a repeated field or a thumbprint
+/// that does not decode (both named by the first thumbprint field present), then `cty`.
 fn decode_header(encoded: &str, signature: &str) -> Result<TokenHeader, DecodeError> {
-    let bytes = Base64UrlUnpadded::decode_vec(encoded).map_err(|_| DecodeError::InvalidBase64 {
-        part: TokenPart::Header,
-    })?;
-    if Base64UrlUnpadded::decode_vec(signature).is_err() {
+    const HEADER: TokenPart = TokenPart::Header;
+
+    let bytes = base64url(encoded.as_bytes()).ok_or(DecodeError::InvalidBase64 { part: HEADER })?;
+    if base64url(signature.as_bytes()).is_none() {
         return Err(DecodeError::InvalidBase64 {
             part: TokenPart::Signature,
         });
     }
-    let (header, cty) = std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(read_header)
-        .ok_or_else(|| header_error(encoded))?;
-    if cty.is_some_and(|cty| !cty.eq_ignore_ascii_case("json")) {
-        return Err(DecodeError::UnsupportedContentType);
+    if encoded.is_empty() {
+        return Err(DecodeError::EmptyPart { part: HEADER });
     }
-    Ok(header)
-}
-
-/// The header and its `cty` when the JSON `text` keeps jwt-compact's rules: an object, a string
-/// `alg`, the other named fields strings or `null` (absent), none of them twice, thumbprints that
-/// decode. Unknown fields may be any JSON.
-fn read_header(text: &str) -> Option<(TokenHeader, Option<String>)> {
-    let Some(Json::Object(object)) = json::from_str::<Json>(text) else {
-        return None;
+    let text = std::str::from_utf8(&bytes).map_err(|_| DecodeError::NotUtf8 { part: HEADER })?;
+    let header = match json::from_str::<Json>(text) {
+        Some(Json::Object(map)) => map,
+        Some(_) => return Err(DecodeError::NotObject { part: HEADER }),
+        None => return Err(DecodeError::NotJson { part: HEADER }),
     };
-    // jwt-compact's derived header refuses a named field given twice; a parsed object has lost
-    // the first one, so the text itself is asked.
-    if json_check::root_repeats_any(text, &HEADER_FIELDS) {
-        return None;
-    }
-    let field = |name: &str| match object.get(name) {
-        None | Some(Json::Null) => Some(None),
-        Some(Json::String(value)) => Some(Some(value.clone())),
-        Some(_) => None,
+    let Some(Json::String(alg)) = header.get("alg") else {
+        return Err(DecodeError::MissingAlgorithm);
     };
     // Every named field is held to the rule, the ones the SDK never reads too.
-    if !HEADER_STRING_FIELDS
-        .iter()
-        .all(|name| field(name).is_some())
-    {
-        return None;
+    for &name in &HEADER_STRING_FIELDS {
+        if let Some(value) = header.get(name) {
+            if !value.is_string() && !value.is_null() {
+                return Err(DecodeError::InvalidHeaderField { field: Some(name) });
+            }
+        }
     }
-    let (typ, kid, cty) = (field("typ")?, field("kid")?, field("cty")?);
-    let (x5t, x5t_s256) = (field("x5t")?, field("x5t#S256")?);
-    let thumbprints_decode = x5t.as_deref().is_none_or(|t| thumbprint_decodes(t, 20))
-        && x5t_s256
-            .as_deref()
-            .is_none_or(|t| thumbprint_decodes(t, 32));
-    let alg = object.get("alg")?.as_str()?.to_owned();
-    thumbprints_decode.then_some((TokenHeader { alg, typ, kid }, cty))
+    let string = |name| header.get(name).and_then(Json::as_str);
+    let thumbprints_decode = string("x5t").is_none_or(|t| thumbprint_decodes(t, 20))
+        && string("x5t#S256").is_none_or(|t| thumbprint_decodes(t, 32));
+    // jwt-compact's derived header refuses a named field given twice; a parsed object has lost
+    // the first one, so the text itself is asked.
+    if !thumbprints_decode || json_check::root_repeats_any(text, &HEADER_FIELDS) {
+        let field = if header.contains_key("x5t") {
+            Some("x5t")
+        } else if header.contains_key("x5t#S256") {
+            Some("x5t#S256")
+        } else {
+            None
+        };
+        return Err(DecodeError::InvalidHeaderField { field });
+    }
+    if string("cty").is_some_and(|cty| !cty.eq_ignore_ascii_case("json")) {
+        return Err(DecodeError::UnsupportedContentType);
+    }
+    Ok(TokenHeader {
+        alg: alg.clone(),
+        typ: string("typ").map(str::to_owned),
+        kid: string("kid").map(str::to_owned),
+    })
 }
 
 /// Whether a certificate thumbprint decodes as jwt-compact's `Thumbprint<len>` requires: up to
 /// two `=` of padding are dropped; then canonical base64url of exactly `len` bytes, or of more
 /// bytes that are UTF-8 text (a thumbprint written out in hex, say).
 fn thumbprint_decodes(value: &str, len: usize) -> bool {
-    let mut value = value;
+    let mut value = value.as_bytes();
     for _ in 0..2 {
-        value = value.strip_suffix('=').unwrap_or(value);
+        if let [rest @ .., b'='] = value {
+            value = rest;
+        }
     }
     let decoded_len = value.len() * 3 / 4;
     if decoded_len < len {
         return false;
     }
-    let Ok(bytes) = Base64UrlUnpadded::decode_vec(value) else {
+    let Some(bytes) = base64url(value) else {
         return false;
     };
     bytes.len() == len || std::str::from_utf8(&bytes).is_ok()
 }
 
-/// Finds which header rule failed, given the header part that [`decode_header`] refused.
-fn header_error(encoded: &str) -> DecodeError {
-    const HEADER: TokenPart = TokenPart::Header;
-
-    if encoded.is_empty() {
-        return DecodeError::EmptyPart { part: HEADER };
-    }
-    let Ok(bytes) = Base64UrlUnpadded::decode_vec(encoded) else {
-        return DecodeError::InvalidBase64 { part: HEADER };
+/// `text` decoded as unpadded, canonical base64url: what base64ct's `decode_vec` accepts, and
+/// the same bytes.
+///
+/// base64ct decodes (`decode_in_place`: the alphabet, the length); the canonical rule is checked
+/// here instead of by `decode_vec`, which re-encodes the last block to compare it and so put
+/// base64ct's whole encoder in the npm package (1.2 KB raw) for one comparison. Canonical means
+/// the bits that the last character carries beyond the last byte are zero: 4 bits when the
+/// length leaves 2 characters over a multiple of 4, 2 bits when it leaves 3 (1 left over is
+/// refused by base64ct). The native tests compare this with `decode_vec` on every input shape.
+fn base64url(text: &[u8]) -> Option<Vec<u8>> {
+    let unused_bits = match text.len() % 4 {
+        2 => 0b1111,
+        3 => 0b11,
+        _ => 0,
     };
-    let Ok(text) = std::str::from_utf8(&bytes) else {
-        return DecodeError::NotUtf8 { part: HEADER };
-    };
-    let header = match json::from_str::<Json>(text) {
-        Some(Json::Object(map)) => map,
-        Some(_) => return DecodeError::NotObject { part: HEADER },
-        None => return DecodeError::NotJson { part: HEADER },
-    };
-    if !header.get("alg").is_some_and(Json::is_string) {
-        return DecodeError::MissingAlgorithm;
-    }
-    let wrong_type = HEADER_STRING_FIELDS.into_iter().find(|name| {
-        header
-            .get(name)
-            .is_some_and(|v| !v.is_string() && !v.is_null())
+    let mut bytes = text.to_vec();
+    let len = Base64UrlUnpadded::decode_in_place(&mut bytes).ok()?.len();
+    // The last character is in the alphabet: base64ct has just decoded it.
+    let last = text.last().map_or(0, |&c| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        _ => 63,
     });
-    // Strings that still failed: most likely a thumbprint that does not decode.
-    let field = wrong_type.or_else(|| {
-        ["x5t", "x5t#S256"]
-            .into_iter()
-            .find(|name| header.contains_key(name))
-    });
-    DecodeError::InvalidHeaderField { field }
+    if last & unused_bits != 0 {
+        return None;
+    }
+    bytes.truncate(len);
+    Some(bytes)
 }
 
 fn time_claim(map: &JsonObject, claim: TimeClaim) -> Result<Option<Timestamp>, DecodeError> {
@@ -960,6 +964,118 @@ mod tests {
         }
     }
 
+    /// The base64url decoder is base64ct's `decode_vec` (the authority) on every input shape:
+    /// all texts of up to 3 symbols over the alphabet and a few outsiders (so every trailing-bit
+    /// pattern of both remainders), and longer random texts.
+    #[test]
+    fn base64url_is_base64ct_decode_vec() {
+        let symbols: Vec<String> =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                .chars()
+                .map(String::from)
+                .chain(["=", "+", "/", ".", " ", "é"].map(String::from))
+                .collect();
+        let mut texts = vec![String::new()];
+        let mut last = texts.clone();
+        for _ in 0..3 {
+            last = last
+                .iter()
+                .flat_map(|text| symbols.iter().map(move |s| format!("{text}{s}")))
+                .collect();
+            texts.extend(last.iter().cloned());
+        }
+        for prefix in ["", "eyJh", "eyJhbGciOiJIUzI1NiJ9"] {
+            for text in &texts {
+                let text = format!("{prefix}{text}");
+                assert_eq!(
+                    base64url(text.as_bytes()),
+                    Base64UrlUnpadded::decode_vec(&text).ok(),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64url_is_base64ct_decode_vec_on_longer_texts(text in "[A-Za-z0-9_=+/-]{0,40}") {
+            proptest::prop_assert_eq!(base64url(text.as_bytes()), Base64UrlUnpadded::decode_vec(&text).ok());
+        }
+    }
+
+    /// Which header error a header with several faults gets: the order of the checks, pinned
+    /// (a repeated field or a thumbprint that does not decode names the first thumbprint field
+    /// present, `null` included, or no field).
+    #[test]
+    fn header_faults_are_reported_in_a_fixed_order() {
+        let payload = b64(br#"{"sub":"a"}"#);
+        let header = |json: &str| format!("{}.{payload}.c2ln", b64(json.as_bytes()));
+        let field = |name: &'static str| DecodeError::InvalidHeaderField { field: Some(name) };
+        let no_field = DecodeError::InvalidHeaderField { field: None };
+        let rows: Vec<(String, DecodeError)> = vec![
+            (
+                format!(".{payload}.A"),
+                DecodeError::InvalidBase64 {
+                    part: TokenPart::Signature,
+                },
+            ),
+            (
+                format!("{}=.{payload}.A", b64(br#"{"alg":"a"}"#)),
+                DecodeError::InvalidBase64 {
+                    part: TokenPart::Header,
+                },
+            ),
+            (header(r#"{"typ":1}"#), DecodeError::MissingAlgorithm),
+            (
+                header(r#"{"alg":null,"kid":[]}"#),
+                DecodeError::MissingAlgorithm,
+            ),
+            (header(r#"{"alg":"a","alg":"a"}"#), no_field.clone()),
+            (header(r#"{"alg":1,"alg":"a"}"#), no_field.clone()),
+            (header(r#"{"alg":"a","\u0061lg":"b"}"#), no_field.clone()),
+            (header(r#"{"alg":"a","alg":"a","x5t":null}"#), field("x5t")),
+            (
+                header(r#"{"alg":"a","x5t#S256":"x","x5t#S256":"y"}"#),
+                field("x5t#S256"),
+            ),
+            (header(r#"{"alg":"a","kid":"k","kid":7}"#), field("kid")),
+            (header(r#"{"alg":"a","x5u":1,"kid":2}"#), field("kid")),
+            (header(r#"{"alg":"a","x5t":"!!","typ":1}"#), field("typ")),
+            (
+                header(r#"{"alg":"a","x5t":null,"x5t#S256":"!!"}"#),
+                field("x5t"),
+            ),
+            (header(r#"{"alg":"a","x5t#S256":"!!"}"#), field("x5t#S256")),
+            (
+                header(r#"{"alg":"a","cty":"text","x5t":"!!"}"#),
+                field("x5t"),
+            ),
+            (header(r#"{"alg":"a","cty":"text","alg":"b"}"#), no_field),
+            (header(r#"{"alg":"a","cty":5}"#), field("cty")),
+            (
+                header(r#"{"alg":"a","cty":"text"}"#),
+                DecodeError::UnsupportedContentType,
+            ),
+        ];
+        for (token, expected) in rows {
+            assert_eq!(err(&token), expected, "token {token:?}");
+        }
+        for accepted in [
+            r#"{"alg":"a","cty":"JSON","typ":null,"kid":null,"x5t":null}"#,
+            r#"{"alg":"a","cty":"Json","typ":"JWT","kid":"k","jku":"u","x5u":"u"}"#,
+        ] {
+            let decoded = decode_unverified(&header(accepted)).expect("decodes");
+            let header = decoded.header();
+            let expected = if accepted.contains("\"typ\":null") {
+                (None, None)
+            } else {
+                (Some("JWT"), Some("k"))
+            };
+            assert_eq!((header.typ(), header.kid()), expected, "{accepted}");
+            assert_eq!(header.alg(), "a");
+        }
+    }
+
     #[test]
     fn header_thumbprint_that_does_not_decode_is_named() {
         // A 20-byte x5t must be base64url; "!!" is not.
@@ -1050,6 +1166,8 @@ mod tests {
                 let thumb = b64(&vec![b'a'; len]);
                 headers.push(format!(r#"{{"alg":"HS256","{field}":"{thumb}"}}"#).into_bytes());
                 headers.push(format!(r#"{{"alg":"HS256","{field}":"{thumb}="}}"#).into_bytes());
+                headers.push(format!(r#"{{"alg":"HS256","{field}":"{thumb}=="}}"#).into_bytes());
+                headers.push(format!(r#"{{"alg":"HS256","{field}":"{thumb}==="}}"#).into_bytes());
             }
             for thumb in [
                 "!!!!!!!!!!!!!!!!!!!!!!!!!!!",
