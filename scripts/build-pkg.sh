@@ -17,9 +17,12 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 # so it has its own target directory: the other builds (tests, the size benchmark) keep theirs.
 # RUSTC_BOOTSTRAP also makes the compiler default to v0 symbol names, which wasm-bindgen turns
 # into long export names in the module and the glue: legacy mangling keeps them short hashes
-# (-0.6 KB gzip).
+# (-0.6 KB gzip). `-Zfmt-debug=none` makes every `{:?}` write nothing and drops the `Debug`
+# code with it (-3.5 KB gzip, bench/SIZE-ANALYSIS.md, section 13): nothing the package shows
+# comes from `Debug` (its messages are static text, src/logic/error.rs), only the errors of
+# serde-wasm-bindgen that the core discards, such as the `{:?}` of a JS value it cannot read.
 std_flags=(-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size)
-std_rustflags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Csymbol-mangling-version=legacy"
+std_rustflags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Csymbol-mangling-version=legacy"
 
 build() {
   # --mode no-install: wasm-pack must use the wasm-bindgen on PATH and download nothing.
