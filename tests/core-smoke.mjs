@@ -38,10 +38,36 @@ assert.throws(
   (error) => error.code === "config" && error.message.startsWith("option `autoRefresh`:"),
 );
 
+// JavaScript values into the core (serde-wasm-bindgen reads options as JSON values, src/platform.rs): what has a JSON
+// form (BigInts within 64 bits, a Map with string keys, objects of any class) is read, an unknown
+// option then being named as unknown; what has none (other iterables, an ArrayBuffer, a function,
+// a symbol, a BigInt beyond 64 bits, a Map with other keys) is refused as not JSON.
+const optionOutcome = (value) => {
+  try {
+    new Core({ baseUrl: "http://127.0.0.1:9/", x: value }, "memory", null, 1).free();
+    return "accepted";
+  } catch (error) {
+    return error.message.startsWith("unknown option `x`") ? "read" : error.message;
+  }
+};
+const notJson = "option `x`: expected a JSON value";
+for (const value of [10n, -(2n ** 63n), 2n ** 64n - 1n, new Map([["a", [1n]]]), [new Map()], new DataView(new ArrayBuffer(1)), Object.create(null), [, 1]]) {
+  assert.equal(optionOutcome(value), "read", value);
+}
+for (const value of [2n ** 64n, -(2n ** 63n) - 1n, new Map([[1, 2]]), new Set(), new Uint8Array(1), new Int16Array(1), new ArrayBuffer(1), new String("s"), () => 1, Symbol("s"), { [Symbol.iterator]: 1 }, { m: new Set() }]) {
+  assert.equal(optionOutcome(value), notJson, value);
+}
+// A BigInt is read as its number, -0 as 0.
+assert.equal(optionOutcome(undefined), "read");
+assert.throws(() => new Core({ baseUrl: "/", leewaySeconds: 2n ** 64n - 1n }, "memory", null, 1), (error) => error.message === "leewaySeconds is too large");
+assert.throws(() => new Core({ baseUrl: "/", leewaySeconds: -(2n ** 63n) }, "memory", null, 1), (error) => error.message === "leewaySeconds must not be negative");
+new Core({ baseUrl: "/", leewaySeconds: -0, refreshMarginSeconds: 10n }, "memory", null, 1).free();
+
 const core = new Core({ baseUrl: "http://127.0.0.1:9/" }, "memory", null, 1);
-assert.equal(core.storageKey(), "tokenkeeper");
-assert.deepEqual(core.tokenStatuses(), [401]);
-console.log("tokenEndpoints", core.tokenEndpoints());
+const settings = core.settings();
+assert.equal(settings.storageKey, "tokenkeeper");
+assert.deepEqual(settings.tokenStatuses, [401]);
+assert.deepEqual(settings.tokenEndpoints, ["http://127.0.0.1:9/auth/login", "http://127.0.0.1:9/auth/refresh"]);
 assert.equal(core.allowsOrigin("http://127.0.0.1:9", "null"), true);
 assert.equal(core.allowsOrigin("http://evil.example", "null"), false);
 
@@ -87,6 +113,21 @@ assert.equal(core.hasAllRoles(["x", "admin"]), false);
 assert.throws(() => core.hasRole(1), (error) => error.code === "config");
 assert.throws(() => core.hasAnyRole("admin"), (error) => error.code === "config");
 assert.equal(core.diagnostics().phase, "signed_in");
+
+// The `me` reply out of the core as plain JavaScript values (src/platform.rs): nested values as
+// they were, -0 as 0, a `__proto__` key set as the prototype (as `object[key] = value` does), and
+// integers beyond 2^53 as the numbers JSON.parse makes of them (they once made the reply fail).
+const meReply = (body) => {
+  const sent = core.me(50).find((effect) => effect.kind === "send");
+  return core.response(sent.request, 200, "application/json", body, null, null).find((effect) => effect.kind === "complete");
+};
+assert.deepEqual(meReply('{"a":1,"b":[1,2.5,-0,null,true,"x"],"c":{"d":{}},"s":"\\u00e9"}').value, { a: 1, b: [1, 2.5, 0, null, true, "x"], c: { d: {} }, s: "\u00e9" });
+assert.ok(Object.is(meReply('[-0]').value[0], 0));
+const proto = meReply('{"__proto__":{"x":1},"y":2}').value;
+assert.deepEqual([proto.y, proto.x, Object.keys(proto)], [2, 1, ["y"]]);
+assert.equal(meReply('{"n":9007199254740991}').value.n, 9007199254740991);
+assert.equal(meReply('{"n":9007199254740992}').value.n, 9007199254740992);
+assert.equal(meReply("[-100000000000000000]").value[0], -100000000000000000);
 
 // A stale or unknown request id, and odd numbers, are no panic (the module would be dead).
 show("stale response", core.response(12345, 200, null, "", null, null));

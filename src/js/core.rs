@@ -67,35 +67,28 @@ impl Core {
         })
     }
 
-    /// The storage key (`storageKey`, default `"tokenkeeper"`).
-    #[wasm_bindgen(js_name = storageKey)]
-    pub fn storage_key(&self) -> String {
-        self.machine.config().storage_key().to_owned()
-    }
-
-    /// The statuses that refuse a token (`tokenErrorStatuses`; 401 among them), as numbers.
-    #[wasm_bindgen(js_name = tokenStatuses)]
-    pub fn token_statuses(&self) -> js_sys::Array {
-        self.machine
-            .config()
-            .errors()
-            .token_statuses
-            .iter()
-            .map(|&status| JsValue::from(status))
-            .collect()
-    }
-
-    /// The login endpoint and the refresh endpoint (when there is one) as configured: absolute
-    /// URLs or `/`-paths, which the driver resolves against the page. `fetch()` never sends the
-    /// token to them, and their 401 starts no refresh.
-    #[wasm_bindgen(js_name = tokenEndpoints)]
-    pub fn token_endpoints(&self) -> js_sys::Array {
-        let endpoints = self.machine.config().endpoints();
-        [Some(&endpoints.login), endpoints.refresh.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|endpoint| JsValue::from(endpoint.as_str()))
-            .collect()
+    /// What the driver keeps of the configuration, fixed once constructed, as one object:
+    /// `{storageKey, tokenStatuses, tokenEndpoints}`. `storageKey` is the storage key (default
+    /// `"tokenkeeper"`); `tokenStatuses` the statuses that refuse a token (`tokenErrorStatuses`,
+    /// 401 among them), as numbers; `tokenEndpoints` the login endpoint and the refresh endpoint
+    /// (when there is one) as configured: absolute URLs or `/`-paths, which the driver resolves
+    /// against the page. `fetch()` never sends the token to them, and their 401 starts no refresh.
+    pub fn settings(&self) -> JsValue {
+        let config = self.machine.config();
+        let statuses = js_sys::Array::new();
+        for &status in &config.errors().token_statuses {
+            statuses.push(&status.into());
+        }
+        let endpoints = config.endpoints();
+        let urls = js_sys::Array::of1(&endpoints.login.as_str().into());
+        if let Some(refresh) = &endpoints.refresh {
+            urls.push(&refresh.as_str().into());
+        }
+        let object = js_sys::Object::new();
+        set(&object, "storageKey", config.storage_key().into());
+        set(&object, "tokenStatuses", statuses.into());
+        set(&object, "tokenEndpoints", urls.into());
+        object.into()
     }
 
     /// Whether a request to `origin` may carry the token (`apiOrigins`, `baseUrl`'s origin, the
@@ -110,8 +103,10 @@ impl Core {
     /// The access token if `getAccessToken()` can resolve with it at once (signed in, not
     /// expiring, no refresh in flight); `undefined` means that call has work to do.
     #[wasm_bindgen(js_name = readyAccessToken)]
-    pub fn ready_access_token(&self) -> Option<String> {
-        self.machine.ready_access_token(now()).map(str::to_owned)
+    pub fn ready_access_token(&self) -> JsValue {
+        // A `JsValue`, not an `Option<String>`: the string is made from wasm memory by the one
+        // import every string takes, with no copy out and free in the glue.
+        optional_text(self.machine.ready_access_token(now()))
     }
 
     /// Whether the session's access token is DPoP-bound (`token_type: "DPoP"` or `cnf.jkt`): the
@@ -199,8 +194,8 @@ impl Core {
     /// (`console.warn("tokenkeeper: " + warning)`); `undefined` when it was not. The message
     /// names the rule that failed, never the stored text.
     #[wasm_bindgen(js_name = startWarning)]
-    pub fn start_warning(&self) -> Option<String> {
-        self.start_warning.clone()
+    pub fn start_warning(&self) -> JsValue {
+        optional_text(self.start_warning.as_deref())
     }
 
     /// `login(username, password)` as call `op`.
@@ -384,6 +379,11 @@ fn text(value: &JsValue) -> String {
     value.as_string().unwrap_or_default()
 }
 
+/// A string, or `undefined`.
+fn optional_text(text: Option<&str>) -> JsValue {
+    text.map(JsValue::from).unwrap_or_default()
+}
+
 /// What a storage read gave: the value (a string; anything else is "nothing stored"), or the
 /// message of the error it threw (`error`, when a string, wins).
 fn read_result(stored: &JsValue, error: &JsValue) -> Result<Option<String>, AuthError> {
@@ -425,16 +425,13 @@ fn effect_to_js(effect: Effect) -> JsValue {
             set(&object, "endpoint", http.endpoint.name().into());
             set(&object, "method", http.method.as_str().into());
             set(&object, "url", http.url.as_str().into());
-            let headers: js_sys::Array = http
-                .headers
-                .iter()
-                .map(|(name, value)| {
-                    JsValue::from(js_sys::Array::of2(
-                        &name.as_str().into(),
-                        &value.as_str().into(),
-                    ))
-                })
-                .collect();
+            let headers = js_sys::Array::new();
+            for (name, value) in &http.headers {
+                headers.push(&js_sys::Array::of2(
+                    &name.as_str().into(),
+                    &value.as_str().into(),
+                ));
+            }
             set(&object, "headers", headers.into());
             let body = http.body_text().map(JsValue::from).unwrap_or_default();
             set(&object, "body", body);

@@ -84,18 +84,27 @@ pub(crate) fn diagnostics_to_js(d: &Diagnostics) -> JsValue {
 /// `config` AuthError naming `method` (wasm-bindgen's own `Vec<String>` conversion throws a plain
 /// `Error` for `[1, 2]`, and answers `false` for a lone string instead of refusing it).
 pub(crate) fn role_names(roles: &JsValue, method: &str) -> Result<Vec<String>, JsValue> {
-    let names = js_sys::Array::is_array(roles)
-        .then(|| {
-            let roles: &js_sys::Array = roles.unchecked_ref();
-            roles.iter().map(|role| role.as_string()).collect()
-        })
-        .flatten();
-    names.ok_or_else(|| {
-        to_js(AuthError::config(fill(
-            "{}() needs an array of role names (strings)",
-            &[method],
-        )))
-    })
+    // A loop, not an iterator chain collected into `Option<Vec<_>>`: less code.
+    if js_sys::Array::is_array(roles) {
+        let roles: &js_sys::Array = roles.unchecked_ref();
+        let mut names = Vec::new();
+        for index in 0..roles.length() {
+            match roles.get(index).as_string() {
+                Some(name) => names.push(name),
+                None => return Err(not_role_names(method)),
+            }
+        }
+        return Ok(names);
+    }
+    Err(not_role_names(method))
+}
+
+/// The error of [`role_names`].
+fn not_role_names(method: &str) -> JsValue {
+    to_js(AuthError::config(fill(
+        "{}() needs an array of role names (strings)",
+        &[method],
+    )))
 }
 
 /// An instant as milliseconds since the epoch, or `null`.
@@ -110,6 +119,14 @@ pub(crate) fn optional_number(value: Option<f64>) -> JsValue {
 
 /// Sets `object[key]`.
 pub(crate) fn set(object: &js_sys::Object, key: &str, value: JsValue) {
-    // Setting a property on a fresh plain object cannot fail.
-    let _ = js_sys::Reflect::set(object, &key.into(), &value);
+    set_property(object, &key.into(), &value);
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Reflect.set(target, key, value)`, for fresh plain objects and arrays only, where it
+    /// cannot throw: unlike js-sys's, it has no `catch`, whose wrapper and `Result` cost code at
+    /// every property the boundary writes.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn set_property(target: &JsValue, key: &JsValue, value: &JsValue) -> bool;
 }

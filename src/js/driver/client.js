@@ -144,11 +144,12 @@ export class AuthClient {
     if (warning) warn(warning);
     this.#core = core;
     this.#store = store;
-    this.#key = core.storageKey();
+    const { storageKey, tokenStatuses, tokenEndpoints } = core.settings();
+    this.#key = storageKey;
     if (dpopOption) this.#dpop = new DpopProver(this.#key, store.kind === "memory");
     this.#pageOrigin = origin;
-    this.#refusals = core.tokenStatuses();
-    this.#tokenEndpoints = core.tokenEndpoints().map(endpointUrl).filter((url) => url !== null);
+    this.#refusals = tokenStatuses;
+    this.#tokenEndpoints = tokenEndpoints.map(endpointUrl).filter((url) => url !== null);
     const changed = (stored) => this.#dispatch("storageChanged", stored);
     this.#stopListening = listenToPage(() => this.#dispatch("tick"), store.kind === "local" ? this.#key : null, changed);
     if (this.#isShared()) this.#tabs = openTabChannel(this.#key, changed);

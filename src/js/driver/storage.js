@@ -90,7 +90,6 @@ function webStore(kind, name, area) {
     new AuthError("storage", `could not ${operation} ${name} (${errorName(error)})`);
   const store = {
     kind,
-    area,
     get(key) {
       try {
         return area.getItem(key);
