@@ -153,3 +153,14 @@ assert.equal(core.diagnostics().phase, "signed_out");
 assert.deepEqual(glue.decodeClaims(accessToken).sub, "1");
 core.free();
 console.log("core smoke: ok");
+
+// Options that throw while they are read (a Proxy trap or a getter deep inside) make
+// `new AuthClient` throw an AuthError `config`, not the raw error.
+{
+  const { AuthClient } = glue;
+  const hostile = new Proxy({}, { has() { throw new TypeError("trap"); }, ownKeys() { throw new TypeError("trap"); } });
+  for (const options of [{ baseUrl: "/", storage: "memory", login: hostile }, { baseUrl: "/", storage: "memory", get roleClaims() { throw new Error("getter"); } }]) {
+    assert.throws(() => new AuthClient(options), (error) => error instanceof AuthError && error.code === "config", "hostile options");
+  }
+}
+console.log("core smoke: hostile options ok");

@@ -135,7 +135,14 @@ export class AuthClient {
     // The core checks the other options first, so their errors come before a bad `storage`'s;
     // it decides about cross-tab locking from the storage in use, after any fallback.
     const origin = pageOrigin();
-    const core = new Core(rest, store.kind, origin, Math.random() * Number.MAX_SAFE_INTEGER);
+    let core;
+    try {
+      core = new Core(rest, store.kind, origin, Math.random() * Number.MAX_SAFE_INTEGER);
+    } catch (error) {
+      // The core's own refusals are AuthErrors; anything else was thrown by the options
+      // themselves while the core read them (a getter or a Proxy trap deep inside).
+      throw error instanceof AuthError ? error : new AuthError("config", `the options could not be read (${errorName(error)})`);
+    }
     const dpopError = choiceError ?? dpopProblem(dpopOption, store.kind === "memory");
     if (dpopError) {
       core.free();
