@@ -474,76 +474,152 @@ impl Config {
         // The checks borrow `options` (or take values out of it) and fail with a small `Bad`:
         // `options` is then dropped here, whole, once, and the `AuthError` is made once, where
         // each failing check used to move an `AuthError` and clean up a partly moved `options`.
-        Self::resolve_from(&mut options).map_err(Bad::error)
+        // The values are written into `config` in place, so that a refusal leaves one `config`
+        // to drop here too, not the values resolved so far at each check.
+        let mut config = Self::EMPTY;
+        match config.resolve_from(&mut options) {
+            Ok(()) => Ok(config),
+            Err(bad) => Err(bad.error()),
+        }
     }
 
-    fn resolve_from(options: &mut AuthClientOptions) -> Result<Self, Bad> {
+    /// A `Config` with nothing resolved yet (no allocation), for [`Self::resolve_from`] to fill.
+    /// A constant, copied in one piece, where a function called `String::new` per field.
+    const EMPTY: Self = Self {
+        profile: Profile::Standard,
+        base_origin: None,
+        endpoints: Endpoints {
+            login: String::new(),
+            refresh: None,
+            logout: None,
+            me: None,
+        },
+        login: LoginFormat {
+            encoding: LoginEncoding::Form,
+            username_field: String::new(),
+            password_field: String::new(),
+        },
+        refresh: RefreshFormat {
+            via: RefreshVia::Json,
+            field: String::new(),
+        },
+        response_fields: ResponseFields {
+            access_token: String::new(),
+            refresh_token: String::new(),
+            expires_in: String::new(),
+        },
+        storage: StorageKind::Local,
+        storage_key: String::new(),
+        auto_refresh: true,
+        refresh_margin: Duration::ZERO,
+        leeway: Duration::ZERO,
+        role_claims: RoleClaims::from_paths(Vec::new()),
+        api_origins: Vec::new(),
+        logout: Vec::new(),
+        errors: ErrorFormat {
+            fields: Vec::new(),
+            token_statuses: Vec::new(),
+        },
+    };
+
+    /// Every option into `self` (fresh from [`Self::EMPTY`]), checked, defaults filled.
+    fn resolve_from(&mut self, options: &mut AuthClientOptions) -> Result<(), Bad> {
         let profile = options.profile.unwrap_or_default();
+        self.profile = profile;
         let preset = preset(profile);
         let base = BaseUrl::parse(&options.base_url)?;
 
         let given = options.endpoints.get_or_insert_default();
-        let endpoints = Endpoints {
-            login: base.join(
-                "endpoints.login",
-                given.login.as_deref().unwrap_or(preset.login),
-            )?,
-            refresh: base.endpoint("endpoints.refresh", &given.refresh, preset.refresh)?,
-            logout: base.endpoint("endpoints.logout", &given.logout, preset.logout)?,
-            me: base.endpoint("endpoints.me", &given.me, preset.me)?,
-        };
+        let endpoints = &mut self.endpoints;
+        base.join(
+            &mut endpoints.login,
+            "endpoints.login",
+            given.login.as_deref().unwrap_or(preset.login),
+        )?;
+        base.endpoint(
+            &mut endpoints.refresh,
+            "endpoints.refresh",
+            &given.refresh,
+            preset.refresh,
+        )?;
+        base.endpoint(
+            &mut endpoints.logout,
+            "endpoints.logout",
+            &given.logout,
+            preset.logout,
+        )?;
+        base.endpoint(&mut endpoints.me, "endpoints.me", &given.me, preset.me)?;
 
         let given = options.login.get_or_insert_default();
-        let login = LoginFormat {
-            encoding: given.encoding.unwrap_or(preset.encoding),
-            username_field: name(
-                "login.usernameField",
-                &given.username_field,
-                preset.username_field,
-            )?,
-            password_field: name("login.passwordField", &given.password_field, "password")?,
-        };
+        let login = &mut self.login;
+        login.encoding = given.encoding.unwrap_or(preset.encoding);
+        name(
+            &mut login.username_field,
+            "login.usernameField",
+            &given.username_field,
+            preset.username_field,
+        )?;
+        name(
+            &mut login.password_field,
+            "login.passwordField",
+            &given.password_field,
+            "password",
+        )?;
 
         let given = options.refresh.get_or_insert_default();
-        let refresh = RefreshFormat {
-            via: given.via.unwrap_or(preset.via),
-            field: name("refresh.field", &given.field, preset.refresh_field)?,
-        };
+        self.refresh.via = given.via.unwrap_or(preset.via);
+        name(
+            &mut self.refresh.field,
+            "refresh.field",
+            &given.field,
+            preset.refresh_field,
+        )?;
 
         let given = options.response_fields.get_or_insert_default();
-        let response_fields = ResponseFields {
-            access_token: name(
-                "responseFields.accessToken",
-                &given.access_token,
-                preset.access_token_field,
-            )?,
-            refresh_token: name(
-                "responseFields.refreshToken",
-                &given.refresh_token,
-                preset.refresh_token_field,
-            )?,
-            expires_in: name("responseFields.expiresIn", &given.expires_in, "expires_in")?,
-        };
+        let fields = &mut self.response_fields;
+        name(
+            &mut fields.access_token,
+            "responseFields.accessToken",
+            &given.access_token,
+            preset.access_token_field,
+        )?;
+        name(
+            &mut fields.refresh_token,
+            "responseFields.refreshToken",
+            &given.refresh_token,
+            preset.refresh_token_field,
+        )?;
+        name(
+            &mut fields.expires_in,
+            "responseFields.expiresIn",
+            &given.expires_in,
+            "expires_in",
+        )?;
 
-        let storage_key = name("storageKey", &options.storage_key, DEFAULT_STORAGE_KEY)?;
-        let refresh_margin = seconds(
+        name(
+            &mut self.storage_key,
+            "storageKey",
+            &options.storage_key,
+            DEFAULT_STORAGE_KEY,
+        )?;
+        self.refresh_margin = seconds(
             "refreshMarginSeconds",
             options.refresh_margin_seconds,
             DEFAULT_REFRESH_MARGIN,
         )?;
-        let leeway = seconds("leewaySeconds", options.leeway_seconds, Duration::ZERO)?;
+        self.leeway = seconds("leewaySeconds", options.leeway_seconds, Duration::ZERO)?;
 
-        // The defaults go through the same `RoleClaims::new::<&Vec<String>>` as a given list,
-        // so the package holds one copy of it (the defaults pass the check).
-        let paths = options
-            .role_claims
-            .get_or_insert_with(|| owned(&DEFAULT_ROLE_CLAIMS));
-        if paths.iter().any(|path| path.trim().is_empty()) {
+        if options.role_claims.as_deref().is_some_and(has_blank) {
             return Err(bad("roleClaims", "must not contain empty paths"));
         }
-        let role_claims = RoleClaims::new(&*paths);
+        // The given list moves into the `RoleClaims`.
+        let paths = options
+            .role_claims
+            .take()
+            .unwrap_or_else(|| owned(&DEFAULT_ROLE_CLAIMS));
+        self.role_claims = RoleClaims::from_paths(paths);
 
-        let mut api_origins = Vec::new();
+        let api_origins = &mut self.api_origins;
         if let Some(origin) = &base.origin {
             api_origins.push(origin.clone());
         }
@@ -555,32 +631,19 @@ impl Config {
             }
         }
 
-        let logout = resolve_logout(
+        resolve_logout(
+            &mut self.logout,
             &base,
             options.logout.as_deref(),
-            endpoints.logout.as_deref(),
+            self.endpoints.logout.as_deref(),
             preset.logout_calls,
-            refresh.via,
+            self.refresh.via,
         )?;
-        let errors = resolve_errors(options, preset)?;
-
-        Ok(Self {
-            profile,
-            base_origin: base.origin,
-            endpoints,
-            login,
-            refresh,
-            response_fields,
-            storage: options.storage.unwrap_or(StorageKind::Local),
-            storage_key,
-            auto_refresh: options.auto_refresh.unwrap_or(true),
-            refresh_margin,
-            leeway,
-            role_claims,
-            api_origins,
-            logout,
-            errors,
-        })
+        resolve_errors(&mut self.errors, options, preset)?;
+        self.storage = options.storage.unwrap_or(StorageKind::Local);
+        self.auto_refresh = options.auto_refresh.unwrap_or(true);
+        self.base_origin = base.origin;
+        Ok(())
     }
 
     /// The profile the defaults came from.
@@ -691,16 +754,16 @@ impl Config {
 /// endpoint to go to, sends no token at all, names a body field without a body, or needs the
 /// refresh token when it lives in an HttpOnly cookie.
 fn resolve_logout(
+    calls: &mut Vec<LogoutCall>,
     base: &BaseUrl,
     given: Option<&[LogoutCallOptions]>,
     default_url: Option<&str>,
     preset: &[PresetLogout],
     via: RefreshVia,
-) -> Result<Vec<LogoutCall>, Bad> {
-    let mut calls = Vec::new();
+) -> Result<(), Bad> {
     let Some(given) = given else {
         let Some(url) = default_url else {
-            return Ok(calls);
+            return Ok(());
         };
         for &(method, bearer, field) in preset {
             let call = LogoutCall {
@@ -714,18 +777,17 @@ fn resolve_logout(
                 calls.push(call);
             }
         }
-        return Ok(calls);
+        return Ok(());
     };
     for call in given {
-        let url = match &call.endpoint {
-            Some(path) => base.join("logout.endpoint", path)?,
-            None => default_url
-                .ok_or(bad(
-                    "a logout call needs an endpoint:",
-                    "endpoints.logout is null",
-                ))?
-                .to_owned(),
-        };
+        let mut url = String::new();
+        match &call.endpoint {
+            Some(path) => base.join(&mut url, "logout.endpoint", path)?,
+            None => url.push_str(default_url.ok_or(bad(
+                "a logout call needs an endpoint:",
+                "endpoints.logout is null",
+            ))?),
+        }
         let method = call
             .method()
             .ok_or(bad("logout.method", "must be \"POST\" or \"DELETE\""))?;
@@ -737,10 +799,11 @@ fn resolve_logout(
             .body()
             .map_err(|()| bad("logout.refreshToken", "must be \"json\" or \"form\""))?;
         let refresh_token = match body {
-            Some(encoding) => Some((
-                encoding,
-                name("logout.field", &call.field, "refresh_token")?,
-            )),
+            Some(encoding) => {
+                let mut field = String::new();
+                name(&mut field, "logout.field", &call.field, "refresh_token")?;
+                Some((encoding, field))
+            }
             None if call.field.is_some() => {
                 return Err(bad(
                     "logout.field",
@@ -769,14 +832,18 @@ fn resolve_logout(
         }
         calls.push(resolved);
     }
-    Ok(calls)
+    Ok(())
 }
 
 /// `errorFields` and `tokenErrorStatuses`, or the preset's.
-fn resolve_errors(options: &mut AuthClientOptions, preset: &Preset) -> Result<ErrorFormat, Bad> {
+fn resolve_errors(
+    out: &mut ErrorFormat,
+    options: &mut AuthClientOptions,
+    preset: &Preset,
+) -> Result<(), Bad> {
     let fields = match options.error_fields.take() {
         None => owned(preset.error_fields),
-        Some(fields) if fields.is_empty() || fields.iter().any(|f| f.trim().is_empty()) => {
+        Some(fields) if fields.is_empty() || has_blank(&fields) => {
             return Err(bad(
                 "errorFields",
                 "must list at least one path, none of them empty",
@@ -804,10 +871,22 @@ fn resolve_errors(options: &mut AuthClientOptions, preset: &Preset) -> Result<Er
         }
         Some(statuses) => statuses,
     };
-    Ok(ErrorFormat {
+    *out = ErrorFormat {
         fields,
         token_statuses,
-    })
+    };
+    Ok(())
+}
+
+/// Whether one of `names` is empty or only whitespace. One loop for `roleClaims` and
+/// `errorFields`, where each had its own `any` with a closure.
+fn has_blank(names: &[String]) -> bool {
+    for name in names {
+        if name.trim().is_empty() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Owned copies of `names` (a preset's defaults), in a loop rather than an iterator chain, which
@@ -841,13 +920,20 @@ impl Bad {
     }
 }
 
-/// The name `given` for `option`, or `default`; a blank one is refused.
-fn name(option: &'static str, given: &Option<String>, default: &str) -> Result<String, Bad> {
+/// The name `given` for `option`, or `default`, written into `into` (empty); a blank one is
+/// refused.
+fn name(
+    into: &mut String,
+    option: &'static str,
+    given: &Option<String>,
+    default: &str,
+) -> Result<(), Bad> {
     let value = given.as_deref().unwrap_or(default);
     if value.trim().is_empty() {
         return Err(bad(option, "must not be empty"));
     }
-    Ok(value.to_owned())
+    into.push_str(value);
+    Ok(())
 }
 
 /// Seconds `given` for `option` as a `Duration`, or `default`: finite, not negative, in range.
@@ -885,7 +971,7 @@ impl BaseUrl {
         if text.is_empty() {
             return Err(bad("is required"));
         }
-        if text.contains(['?', '#']) {
+        if find_byte(text, b"?#").is_some() {
             return Err(bad("must not have a query or fragment"));
         }
         let (origin, path) = if text.starts_with('/') && !text.starts_with("//") {
@@ -901,43 +987,49 @@ impl BaseUrl {
         })
     }
 
-    /// An endpoint as a full URL: absolute URLs stand alone, paths go under the prefix.
-    fn join(&self, option: &'static str, endpoint: &str) -> Result<String, Bad> {
+    /// An endpoint as a full URL, written into `into` (empty): absolute URLs stand alone, paths
+    /// go under the prefix.
+    fn join(&self, into: &mut String, option: &'static str, endpoint: &str) -> Result<(), Bad> {
         let bad = |why| bad(option, why);
         let endpoint = endpoint.trim();
         if endpoint.is_empty() {
             return Err(bad("must not be empty"));
         }
-        if endpoint.contains('#') {
+        if find_byte(endpoint, b"#").is_some() {
             return Err(bad("must not have a fragment"));
         }
         if has_scheme(endpoint) {
-            let (mut url, rest) = split_origin(endpoint).map_err(bad)?;
+            let (url, rest) = split_origin(endpoint).map_err(bad)?;
             check_path(rest).map_err(bad)?;
-            url.push_str(rest);
-            return Ok(url);
+            *into = url;
+            into.push_str(rest);
+            return Ok(());
         }
         check_path(endpoint).map_err(bad)?;
-        let path = endpoint.trim_start_matches('/');
-        let origin = self.origin.as_deref().unwrap_or("");
-        Ok([origin, &self.prefix, "/", path].concat())
+        let path = skip_leading(endpoint, b'/');
+        into.push_str(self.origin.as_deref().unwrap_or(""));
+        into.push_str(&self.prefix);
+        into.push('/');
+        into.push_str(path);
+        Ok(())
     }
 
     /// An endpoint that may be switched off: `given`, else the preset's (`None`: there is none).
     fn endpoint(
         &self,
+        into: &mut Option<String>,
         option: &'static str,
         given: &Override<String>,
         preset: Option<&str>,
-    ) -> Result<Option<String>, Bad> {
+    ) -> Result<(), Bad> {
         let path = match given {
             Override::Disabled => None,
             Override::Set(path) => Some(path.as_str()),
             Override::Preset => preset,
         };
         match path {
-            Some(path) => self.join(option, path).map(Some),
-            None => Ok(None),
+            Some(path) => self.join(into.get_or_insert_default(), option, path),
+            None => Ok(()),
         }
     }
 }
@@ -968,6 +1060,44 @@ fn all_bytes(text: &str, test: fn(u8) -> bool) -> bool {
         }
     }
     true
+}
+
+/// Where the first of the ASCII bytes `set` is in `text`. A byte loop, not `str::find` or
+/// `contains` with a `char` or `[char; N]` pattern: each pattern type brought its own searcher
+/// into the wasm module. An ASCII byte is never inside a multi-byte character, so the offset is
+/// a character boundary.
+fn find_byte(text: &str, set: &[u8]) -> Option<usize> {
+    for (at, byte) in text.as_bytes().iter().enumerate() {
+        if set.contains(byte) {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// `text` split before the first of the ASCII bytes `set` (the second part starts with it), or
+/// all of `text` and `""` when none is there.
+fn split_at_byte<'a>(text: &'a str, set: &[u8]) -> (&'a str, &'a str) {
+    let at = find_byte(text, set).unwrap_or(text.len());
+    (text.get(..at).unwrap_or(text), text.get(at..).unwrap_or(""))
+}
+
+/// `text.strip_prefix(byte as char)` for an ASCII `byte`, without `str`'s pattern code.
+fn strip_byte(text: &str, byte: u8) -> Option<&str> {
+    if text.as_bytes().first() == Some(&byte) {
+        text.get(1..)
+    } else {
+        None
+    }
+}
+
+/// `text.trim_start_matches(byte as char)` for an ASCII `byte`, without `str`'s pattern code.
+fn skip_leading(text: &str, byte: u8) -> &str {
+    let mut at = 0;
+    while text.as_bytes().get(at) == Some(&byte) {
+        at += 1;
+    }
+    text.get(at..).unwrap_or(text)
 }
 
 /// Paths may not hold whitespace or control characters: a URL with them is a typo, and the
@@ -1005,15 +1135,13 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
     } else {
         return Err(NOT_HTTP);
     };
-    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-    let (authority, rest) = after.split_at(end);
-    if authority.contains('@') {
+    let (authority, rest) = split_at_byte(after, b"/?#");
+    if find_byte(authority, b"@").is_some() {
         return Err("must not contain credentials");
     }
-    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-        let (inside, after_host) = bracketed
-            .split_once(']')
-            .ok_or("has an unclosed IPv6 bracket")?;
+    let (host, port) = if let Some(bracketed) = strip_byte(authority, b'[') {
+        let (inside, after_host) = split_at_byte(bracketed, b"]");
+        let after_host = strip_byte(after_host, b']').ok_or("has an unclosed IPv6 bracket")?;
         if inside.is_empty()
             || !all_bytes(inside, |c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
         {
@@ -1021,11 +1149,7 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
         }
         let port = match after_host {
             "" => None,
-            other => Some(
-                other
-                    .strip_prefix(':')
-                    .ok_or("has junk after the IPv6 host")?,
-            ),
+            other => Some(strip_byte(other, b':').ok_or("has junk after the IPv6 host")?),
         };
         // The host with its brackets: the authority up to what follows `]`.
         let host = authority
@@ -1033,14 +1157,13 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
             .unwrap_or(authority);
         (host, port)
     } else {
-        let (host, port) = match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        };
+        let (host, port) = split_at_byte(authority, b":");
+        let port = strip_byte(port, b':');
         if host.is_empty() {
             return Err("has no host");
         }
-        if !host.is_ascii() {
+        // A byte test, not `str::is_ascii`, whose word-at-a-time loop only this call used.
+        if !all_bytes(host, |c| c.is_ascii()) {
             return Err("has a non-ASCII host: use its punycode (xn--) form");
         }
         if !all_bytes(host, |c| {
@@ -1067,18 +1190,26 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
 /// its shortest form (`0080` is `80`); `None` if it is not one. Checks the digits in place, where
 /// parsing and printing the number again pulled in both.
 fn canonical_port(port: &str) -> Option<&str> {
-    let digits = port.strip_prefix('+').unwrap_or(port);
+    let digits = strip_byte(port, b'+').unwrap_or(port);
     if digits.is_empty() || !all_bytes(digits, |c| c.is_ascii_digit()) {
         return None;
     }
-    let significant = digits.trim_start_matches('0');
+    let significant = skip_leading(digits, b'0');
     let port = if significant.is_empty() {
         "0"
     } else {
         significant
     };
-    // Digit strings of the same length compare as their numbers do.
-    (port.len() < 5 || (port.len() == 5 && port <= "65535")).then_some(port)
+    // At most five digits, so the number fits a `u32`: computed, where comparing the digits
+    // with `"65535"` as strings brought the slice ordering into the wasm module for this alone.
+    if port.len() > 5 {
+        return None;
+    }
+    let mut number = 0u32;
+    for &digit in port.as_bytes() {
+        number = number * 10 + u32::from(digit - b'0');
+    }
+    (number <= 65_535).then_some(port)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -1425,6 +1556,140 @@ pub(crate) mod tests {
         ];
         for (json, expected) in cases {
             assert_eq!(config_error(json), expected, "{json}");
+        }
+    }
+
+    /// `split_origin` as it was written with `str`'s patterns (`find(['/', '?', '#'])`,
+    /// `split_once(':')`, `strip_prefix('[')`, `is_ascii`, digits compared as strings), kept
+    /// here as the oracle of the byte-level version.
+    fn split_origin_with_patterns(text: &str) -> Result<(String, &str), &'static str> {
+        const NOT_HTTP: &str = "must start with http:// or https://";
+        let (scheme, after) = text.split_once("://").ok_or(NOT_HTTP)?;
+        let default_port = if scheme.eq_ignore_ascii_case("http") {
+            "80"
+        } else if scheme.eq_ignore_ascii_case("https") {
+            "443"
+        } else {
+            return Err(NOT_HTTP);
+        };
+        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        let (authority, rest) = after.split_at(end);
+        if authority.contains('@') {
+            return Err("must not contain credentials");
+        }
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            let (inside, after_host) = bracketed
+                .split_once(']')
+                .ok_or("has an unclosed IPv6 bracket")?;
+            if inside.is_empty()
+                || !inside
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+            {
+                return Err("has an invalid IPv6 host");
+            }
+            let port = match after_host {
+                "" => None,
+                other => Some(
+                    other
+                        .strip_prefix(':')
+                        .ok_or("has junk after the IPv6 host")?,
+                ),
+            };
+            (&authority[..authority.len() - after_host.len()], port)
+        } else {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            if host.is_empty() {
+                return Err("has no host");
+            }
+            if !host.is_ascii() {
+                return Err("has a non-ASCII host: use its punycode (xn--) form");
+            }
+            if !host
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+            {
+                return Err("has an invalid host");
+            }
+            (host, port)
+        };
+        let port = match port {
+            None => String::new(),
+            Some(port) => port
+                .parse::<u16>()
+                .map_err(|_| "has an invalid port")?
+                .to_string(),
+        };
+        let origin = if port.is_empty() || port == default_port {
+            [scheme, "://", host].concat()
+        } else {
+            [scheme, "://", host, ":", &port].concat()
+        };
+        Ok((origin.to_ascii_lowercase(), rest))
+    }
+
+    #[test]
+    fn origins_split_as_with_str_patterns() {
+        for text in [
+            "https://h",
+            "http://[::1]:8080/x?y#z",
+            "http://[::1]x",
+            "http://[::1",
+            "http://[]",
+            "http://[::1]:",
+            "http://h:",
+            "http://h:1:2",
+            "http://:80",
+            "http://h@x",
+            "http://hé",
+            "http://h é",
+            "https://h:65535",
+            "https://h:65536",
+            "https://h:99999",
+            "https://h:+0443#f",
+            "HTTP://H/a:b@c",
+            "ftp://h",
+            "https:/h",
+        ] {
+            assert_eq!(
+                split_origin(text),
+                split_origin_with_patterns(text),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The byte-level `split_origin` agrees with the pattern version on any text made of
+        /// the characters its rules look at (and a non-ASCII one).
+        #[test]
+        fn origins_split_as_with_str_patterns_on_any_text(
+            scheme in "(http|HTTPS|https|ftp|)",
+            sep in "(://|:/|)",
+            rest in "[hH0-9:/?#@\\[\\]+._é -]{0,14}",
+        ) {
+            let text = [scheme.as_str(), &sep, &rest].concat();
+            proptest::prop_assert_eq!(
+                split_origin(&text),
+                split_origin_with_patterns(&text),
+                "{:?}",
+                text
+            );
+        }
+
+        /// The byte helpers agree with the `str` methods they replace.
+        #[test]
+        fn byte_helpers_match_the_str_methods(text in "[/0?#aé]{0,8}") {
+            let text = text.as_str();
+            let split_at = text.find(['?', '#']).unwrap_or(text.len());
+            proptest::prop_assert_eq!(find_byte(text, b"?#"), text.find(['?', '#']));
+            proptest::prop_assert_eq!(split_at_byte(text, b"?#"), text.split_at(split_at));
+            proptest::prop_assert_eq!(skip_leading(text, b'/'), text.trim_start_matches('/'));
+            proptest::prop_assert_eq!(skip_leading(text, b'0'), text.trim_start_matches('0'));
+            proptest::prop_assert_eq!(strip_byte(text, b'/'), text.strip_prefix('/'));
         }
     }
 

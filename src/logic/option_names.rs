@@ -35,9 +35,15 @@ pub fn unknown_option(options: &JsonObject) -> Option<(String, &'static [&'stati
             Json::Array(items) => items.as_slice(),
             one => std::slice::from_ref(one),
         };
-        for object in objects.iter().filter_map(Json::as_object) {
-            if let Some((inner, _)) = object.iter().find(|(inner, _)| !nested.contains(inner)) {
-                return Some(([key, ".", inner].concat(), nested));
+        // Plain loops: `filter_map` and `find` each brought an adapter's code into the package.
+        for object in objects {
+            let Some(object) = object.as_object() else {
+                continue;
+            };
+            for (inner, _) in object.iter() {
+                if !nested.contains(&inner) {
+                    return Some(([key, ".", inner].concat(), nested));
+                }
             }
         }
     }

@@ -13,8 +13,7 @@
 //! ([`Override::Disabled`]), as before. JavaScript's `undefined` reaches [`Json`] as `null`.
 
 use crate::logic::config::{
-    AuthClientOptions, EndpointOptions, LoginEncoding, LoginOptions, Override, Profile,
-    RefreshOptions, RefreshVia, ResponseFieldOptions, StorageKind,
+    AuthClientOptions, LoginEncoding, Override, Profile, RefreshVia, StorageKind,
 };
 use crate::logic::error::{fill, AuthError};
 use crate::logic::json::{Json, JsonObject};
@@ -93,7 +92,9 @@ impl AuthClientOptions {
 /// Every option into `out`, field by field: an early return leaves `out` for the caller to drop
 /// once, where a struct literal with a `?` per field has a cleanup path of its own for each.
 /// Each reader writes its slot itself, so the code that replaces a value is in each reader
-/// once, not at every option.
+/// once, not at every option. `out` starts at its default and each option is read once, so the
+/// lists and nested objects fill empty slots (`get_or_insert_*`: `insert` also brought the code
+/// dropping a previous value, which is never there).
 fn read_options(object: &JsonObject, out: &mut AuthClientOptions) -> Result<(), Wrong> {
     let top = Fields(object);
     // Required: the only option whose absence (or `null`) is refused here.
@@ -103,14 +104,14 @@ fn read_options(object: &JsonObject, out: &mut AuthClientOptions) -> Result<(), 
     }
     top.choice("profile", &PROFILES, &PROFILE_VALUES, &mut out.profile)?;
     if let Some(fields) = top.nested("endpoints")? {
-        let endpoints = out.endpoints.insert(EndpointOptions::default());
+        let endpoints = out.endpoints.get_or_insert_default();
         fields.string("endpoints.login", &mut endpoints.login)?;
         fields.endpoint("endpoints.refresh", &mut endpoints.refresh)?;
         fields.endpoint("endpoints.logout", &mut endpoints.logout)?;
         fields.endpoint("endpoints.me", &mut endpoints.me)?;
     }
     if let Some(fields) = top.nested("login")? {
-        let login = out.login.insert(LoginOptions::default());
+        let login = out.login.get_or_insert_default();
         fields.choice(
             "login.encoding",
             &ENCODINGS,
@@ -121,12 +122,12 @@ fn read_options(object: &JsonObject, out: &mut AuthClientOptions) -> Result<(), 
         fields.string("login.passwordField", &mut login.password_field)?;
     }
     if let Some(fields) = top.nested("refresh")? {
-        let refresh = out.refresh.insert(RefreshOptions::default());
+        let refresh = out.refresh.get_or_insert_default();
         fields.choice("refresh.via", &VIAS, &VIA_VALUES, &mut refresh.via)?;
         fields.string("refresh.field", &mut refresh.field)?;
     }
     if let Some(fields) = top.nested("responseFields")? {
-        let names = out.response_fields.insert(ResponseFieldOptions::default());
+        let names = out.response_fields.get_or_insert_default();
         fields.string("responseFields.accessToken", &mut names.access_token)?;
         fields.string("responseFields.refreshToken", &mut names.refresh_token)?;
         fields.string("responseFields.expiresIn", &mut names.expires_in)?;
@@ -141,7 +142,9 @@ fn read_options(object: &JsonObject, out: &mut AuthClientOptions) -> Result<(), 
     if let Some(calls) = top.given("logout") {
         let not_calls = || top.wrong("logout", "a list of objects");
         let calls = calls.as_array().ok_or_else(not_calls)?;
-        let list = out.logout.insert(Vec::with_capacity(calls.len()));
+        let list = out
+            .logout
+            .get_or_insert_with(|| Vec::with_capacity(calls.len()));
         for call in calls {
             let fields = Fields(call.as_object().ok_or_else(not_calls)?);
             list.push(LogoutCallOptions::default());
@@ -201,8 +204,14 @@ struct Fields<'a>(&'a JsonObject);
 impl Fields<'_> {
     /// The member for the option at `path` (its last part), `null` included.
     fn get(&self, path: &str) -> Option<&Json> {
-        let key = path.rsplit_once('.').map_or(path, |(_, key)| key);
-        self.0.get(key)
+        // The part after the last `.`, found by a byte loop: `rsplit_once('.')` brought the
+        // reverse `char` searcher into the wasm module for this one call. A `.` is ASCII, so
+        // the part starts on a character boundary.
+        let mut start = path.len();
+        while start > 0 && path.as_bytes().get(start - 1) != Some(&b'.') {
+            start -= 1;
+        }
+        self.0.get(path.get(start..).unwrap_or(path))
     }
 
     /// The value of the option at `path`; `None` when absent or `null` ("not given").
@@ -265,7 +274,7 @@ impl Fields<'_> {
         };
         let wrong = || self.wrong(path, "a list of strings");
         let items = value.as_array().ok_or_else(wrong)?;
-        let list = into.insert(Vec::with_capacity(items.len()));
+        let list = into.get_or_insert_with(|| Vec::with_capacity(items.len()));
         for item in items {
             list.push(item.as_str().ok_or_else(wrong)?.to_owned());
         }
@@ -279,7 +288,7 @@ impl Fields<'_> {
         };
         let wrong = || self.wrong(path, "a list of HTTP statuses (whole numbers)");
         let items = value.as_array().ok_or_else(wrong)?;
-        let list = into.insert(Vec::with_capacity(items.len()));
+        let list = into.get_or_insert_with(|| Vec::with_capacity(items.len()));
         for item in items {
             let status = item.as_u64().and_then(|n| u16::try_from(n).ok());
             list.push(status.ok_or_else(wrong)?);

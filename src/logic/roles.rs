@@ -63,6 +63,13 @@ impl RoleClaims {
         }
     }
 
+    /// Role claims read from `paths`, in order, kept as they are: the options' own list (or the
+    /// defaults, made owned once) moves in, where [`Self::new`] over `&Vec<String>` cloned
+    /// every path a second time and brought its generic collect into the wasm module.
+    pub(crate) const fn from_paths(paths: Vec<String>) -> Self {
+        Self { paths }
+    }
+
     /// The configured claim paths.
     pub fn paths(&self) -> &[String] {
         &self.paths
@@ -70,13 +77,7 @@ impl RoleClaims {
 
     /// Every role the claims carry under the configured paths, first-seen order, no duplicates.
     pub fn roles(&self, claims: &Claims) -> Vec<String> {
-        let mut roles: Vec<String> = Vec::new();
-        for role in self.role_strs(claims) {
-            if !roles.iter().any(|seen| seen == role) {
-                roles.push(role.to_owned());
-            }
-        }
-        roles
+        unique_owned(self.role_strs(claims))
     }
 
     /// Whether the claims carry `role`. UI only: the server decides.
@@ -159,13 +160,24 @@ fn split_claim(claims: &Claims, name: &str) -> Vec<String> {
     if let Some(value) = claims.get(name) {
         collect_strings(value, true, &mut out);
     }
-    let mut unique: Vec<String> = Vec::with_capacity(out.len());
-    for item in out {
-        if !unique.iter().any(|seen| seen == item) {
-            unique.push(item.to_owned());
+    unique_owned(out)
+}
+
+/// Owned copies of `items` without repeats, first-seen order. Repeats are found among the
+/// borrowed strings (`contains`, which the role checks use too), and one loop makes the
+/// copies: the roles and the split claims share it, where each had its own `any` closure.
+fn unique_owned(items: Vec<&str>) -> Vec<String> {
+    let mut unique: Vec<&str> = Vec::with_capacity(items.len());
+    for item in items {
+        if !unique.contains(&item) {
+            unique.push(item);
         }
     }
-    unique
+    let mut owned = Vec::with_capacity(unique.len());
+    for item in unique {
+        owned.push(item.to_owned());
+    }
+    owned
 }
 
 /// Whether the path's last dotted segment is `scope` or `scp` (suffix tests, not `rsplit`: its
@@ -176,17 +188,24 @@ fn is_scope_path(path: &str) -> bool {
 
 /// Pushes the non-empty strings of a string or a flat list of strings; ignores anything else.
 fn collect_strings<'a>(value: &'a Json, split: bool, out: &mut Vec<&'a str>) {
-    let mut push = |s: &'a str| {
-        if split {
-            out.extend(s.split_whitespace());
-        } else if !s.is_empty() {
-            out.push(s);
-        }
+    // One loop over the string itself or the list's items (plain loops: the closure,
+    // `filter_map`, `for_each` and `extend` each brought their own code into the package).
+    let items = match value {
+        Json::String(_) => std::slice::from_ref(value),
+        Json::Array(items) => items.as_slice(),
+        _ => return,
     };
-    match value {
-        Json::String(s) => push(s),
-        Json::Array(items) => items.iter().filter_map(Json::as_str).for_each(push),
-        _ => {}
+    for item in items {
+        let Some(text) = item.as_str() else {
+            continue;
+        };
+        if split {
+            for word in text.split_whitespace() {
+                out.push(word);
+            }
+        } else if !text.is_empty() {
+            out.push(text);
+        }
     }
 }
 
@@ -280,6 +299,22 @@ mod tests {
                 "{payload} with {paths:?}"
             );
         }
+    }
+
+    /// The list the options resolve to moves in as it is: the same claims as [`RoleClaims::new`]
+    /// over the same paths, in the same order.
+    #[test]
+    fn from_paths_is_new_over_an_owned_list() {
+        let paths = vec![
+            "roles".to_owned(),
+            "realm_access.roles".to_owned(),
+            String::new(),
+        ];
+        let moved = RoleClaims::from_paths(paths.clone());
+        assert_eq!(moved, RoleClaims::new(&paths));
+        assert_eq!(moved.paths(), paths.as_slice());
+        let c = claims(r#"{"roles":["a"],"realm_access":{"roles":["b","a"]}}"#);
+        assert_eq!(moved.roles(&c), ["a", "b"]);
     }
 
     #[test]
