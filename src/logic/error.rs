@@ -350,6 +350,20 @@ pub(crate) fn fill(template: &str, args: &[&str]) -> String {
     out
 }
 
+/// `parts` joined end to end: `[..].concat()` without std's generic `join_generic_copy` (0.9 KB
+/// raw in the wasm module while any caller of `concat` on `&str` slices remains).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut len = 0;
+    for part in parts {
+        len += part.len();
+    }
+    let mut out = String::with_capacity(len);
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
 /// The byte offset of the first `needle` in `haystack`, as `str::find` gives it.
 ///
 /// A plain scan: the needles are a few short literals, and `str::find` with a string pattern
@@ -364,6 +378,19 @@ pub(crate) fn find_text(haystack: &str, needle: &str) -> Option<usize> {
         .as_bytes()
         .windows(needle.len())
         .position(|window| window == needle)
+}
+
+/// [`find_text`] ignoring ASCII case: where `haystack.to_ascii_lowercase()` holds `needle` (an
+/// ASCII lowercase literal), without the lowercased copy.
+pub(crate) fn find_text_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// `n` in decimal digits (`401`, `16384`): the integers of messages, without `core::fmt`'s
@@ -605,6 +632,28 @@ mod tests {
     }
 
     #[test]
+    fn concat_joins_like_std_concat() {
+        for parts in [
+            &[][..],
+            &[""],
+            &["a"],
+            &["Bearer ", "t.o.k"],
+            &["", "é", "", "€x"],
+            &["https://", "h", ":", "8080"],
+        ] {
+            assert_eq!(concat(parts), parts.concat(), "{parts:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn concat_joins_like_std_concat_on_any_parts(parts in proptest::collection::vec("[aé€ ]{0,4}", 0..6)) {
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(concat(&parts), parts.concat());
+        }
+    }
+
+    #[test]
     fn find_text_finds_what_str_find_finds() {
         for (haystack, needle) in [
             ("", ""),
@@ -631,6 +680,36 @@ mod tests {
         #[test]
         fn find_text_agrees_with_str_find(haystack in "[ab{}é]{0,12}", needle in "[ab{}é]{0,3}") {
             proptest::prop_assert_eq!(find_text(&haystack, &needle), haystack.find(needle.as_str()));
+        }
+    }
+
+    #[test]
+    fn find_text_ignoring_case_finds_what_lowercasing_finds() {
+        for (haystack, needle) in [
+            ("", ""),
+            ("TEXT/HTML; charset=utf-8", "html"),
+            ("<HTML><TiTlE>x</tItLe>", "<title"),
+            ("<HTML><TiTlE>x</tItLe>", "</title"),
+            ("User Account Is DISABLED", "disabled"),
+            ("İnactive", "inactive"),
+            ("éxpired EXPIRED", "expired"),
+            ("application/json", "html"),
+        ] {
+            assert_eq!(
+                find_text_ignoring_case(haystack, needle),
+                haystack.to_ascii_lowercase().find(needle),
+                "{haystack:?} {needle:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn find_text_ignoring_case_agrees_with_lowercasing(haystack in "[abAB{}éÉ]{0,12}", needle in "[ab{}é]{0,3}") {
+            proptest::prop_assert_eq!(
+                find_text_ignoring_case(&haystack, &needle),
+                haystack.to_ascii_lowercase().find(needle.as_str())
+            );
         }
     }
 

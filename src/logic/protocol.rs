@@ -17,7 +17,9 @@ use std::time::Duration;
 use crate::logic::json::{self, Json, JsonObject};
 
 use crate::logic::config::{Config, ErrorFormat, LoginEncoding, RefreshVia, ResponseFields};
-use crate::logic::error::{decimal, fill, find_text, AuthError, ErrorCode};
+use crate::logic::error::{
+    concat, decimal, fill, find_text, find_text_ignoring_case, AuthError, ErrorCode,
+};
 use crate::logic::logout::{LogoutBearer, LogoutCall, LogoutMethod};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
@@ -147,45 +149,45 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     fn new(endpoint: Endpoint, method: Method, url: String, credentials: Credentials) -> Self {
-        Self {
+        let mut request = Self {
             endpoint,
             method,
             url,
-            headers: vec![("Accept".to_owned(), "application/json".to_owned())],
+            headers: Vec::new(),
             body: Body::Empty,
             credentials,
             timeout: REQUEST_TIMEOUT,
-        }
+        };
+        request.push_header("Accept", "application/json", "");
+        request
     }
 
-    fn with_body(mut self, body: Body) -> Self {
+    /// Appends the header `name: value` + `more`. The one place a header is made: a pair of
+    /// owned strings built at each call site cost the wasm module more.
+    fn push_header(&mut self, name: &str, value: &str, more: &str) {
+        self.headers.push((name.to_owned(), concat(&[value, more])));
+    }
+
+    /// Sets the body and its `Content-Type`. The setters take `&mut self`, not `self` by value:
+    /// moving the whole request through each builder step cost the wasm module more.
+    fn set_body(&mut self, body: Body) {
         let content_type = match &body {
             Body::Empty => None,
             Body::Form(_) => Some("application/x-www-form-urlencoded"),
             Body::Json(_) => Some("application/json"),
         };
         if let Some(content_type) = content_type {
-            self.headers
-                .push(("Content-Type".to_owned(), content_type.to_owned()));
+            self.push_header("Content-Type", content_type, "");
         }
         self.body = body;
-        self
     }
 
-    fn with_bearer(mut self, token: &str) -> Self {
-        self.headers
-            .push(("Authorization".to_owned(), ["Bearer ", token].concat()));
-        self
-    }
-
-    /// The request carrying `access_token`: as a bearer token, or, when the session is
-    /// DPoP-bound, as `Authorization: DPoP` (RFC 9449 section 7.1), to which the driver adds the
-    /// proof. A refresh token sent in `Authorization` is never bound ([`HttpRequest::with_bearer`]).
-    fn with_access_token(mut self, access_token: &str, dpop: bool) -> Self {
+    /// The request carrying `token` as `Authorization: Bearer`, or, when `dpop` (the session is
+    /// DPoP-bound), as `Authorization: DPoP` (RFC 9449 section 7.1), to which the driver adds the
+    /// proof. A refresh token is never bound: it goes with `dpop` false.
+    fn set_token(&mut self, token: &str, dpop: bool) {
         let scheme = if dpop { "DPoP " } else { "Bearer " };
-        self.headers
-            .push(("Authorization".to_owned(), [scheme, access_token].concat()));
-        self
+        self.push_header("Authorization", scheme, token);
     }
 
     /// The body as the text `fetch` sends, `None` for no body.
@@ -368,25 +370,20 @@ fn credentials(config: &Config) -> Credentials {
 /// names).
 pub fn login_request(config: &Config, username: &str, password: &str) -> HttpRequest {
     let format = config.login();
-    let request = HttpRequest::new(
+    let mut request = HttpRequest::new(
         Endpoint::Login,
         Method::Post,
         config.endpoints().login.clone(),
         credentials(config),
     );
-    let body = match format.encoding {
-        LoginEncoding::Form => Body::Form(vec![
-            (format.username_field.clone(), username.to_owned()),
-            (format.password_field.clone(), password.to_owned()),
-        ]),
-        LoginEncoding::Json => {
-            let mut object = JsonObject::new();
-            object.insert(format.username_field.clone(), Json::from(username));
-            object.insert(format.password_field.clone(), Json::from(password));
-            Body::Json(Json::Object(object).to_json_text())
-        }
-    };
-    request.with_body(body)
+    request.set_body(body_of(
+        format.encoding,
+        &[
+            (&format.username_field, username),
+            (&format.password_field, password),
+        ],
+    ));
+    request
 }
 
 /// Whether a session holding `refresh_token` can be refreshed: the server has a refresh endpoint
@@ -397,43 +394,28 @@ pub fn can_refresh(config: &Config, refresh_token: Option<&str>) -> bool {
 
 /// The refresh request, or `None` when this session cannot refresh ([`can_refresh`]).
 pub fn refresh_request(config: &Config, refresh_token: Option<&str>) -> Option<HttpRequest> {
-    let url = config.endpoints().refresh.clone()?;
-    let field = &config.refresh().field;
-    let request = match (config.refresh().via, refresh_token) {
-        (RefreshVia::Cookie, _) => {
-            HttpRequest::new(Endpoint::Refresh, Method::Post, url, Credentials::Include)
-        }
-        (RefreshVia::Json, Some(token)) => {
-            let mut object = JsonObject::new();
-            object.insert(field.clone(), Json::from(token));
-            HttpRequest::new(
-                Endpoint::Refresh,
-                Method::Post,
-                url,
-                Credentials::SameOrigin,
-            )
-            .with_body(Body::Json(Json::Object(object).to_json_text()))
-        }
-        (RefreshVia::Query, Some(token)) => {
-            let mut url = url;
-            url.push(if url.contains('?') { '&' } else { '?' });
-            push_form_pair(&mut url, field, token);
-            HttpRequest::new(
-                Endpoint::Refresh,
-                Method::Post,
-                url,
-                Credentials::SameOrigin,
-            )
-        }
-        (RefreshVia::Bearer, Some(token)) => HttpRequest::new(
-            Endpoint::Refresh,
-            Method::Post,
-            url,
-            Credentials::SameOrigin,
-        )
-        .with_bearer(token),
-        (RefreshVia::Json | RefreshVia::Query | RefreshVia::Bearer, None) => return None,
+    let mut url = config.endpoints().refresh.clone()?;
+    let format = config.refresh();
+    let via = format.via;
+    // One request built for every way the token travels: a request built per way cost the wasm
+    // module more.
+    let (token, credentials) = match (via, refresh_token) {
+        (RefreshVia::Cookie, _) => ("", Credentials::Include),
+        (_, Some(token)) => (token, Credentials::SameOrigin),
+        (_, None) => return None,
     };
+    if via == RefreshVia::Query {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        push_form_pair(&mut url, &format.field, token);
+    }
+    let mut request = HttpRequest::new(Endpoint::Refresh, Method::Post, url, credentials);
+    match via {
+        RefreshVia::Json => {
+            request.set_body(body_of(LoginEncoding::Json, &[(&format.field, token)]))
+        }
+        RefreshVia::Bearer => request.set_token(token, false),
+        _ => {}
+    }
     Some(request)
 }
 
@@ -447,11 +429,28 @@ pub fn logout_requests(
     refresh_token: Option<&str>,
     dpop: bool,
 ) -> Vec<HttpRequest> {
+    logout_calls(
+        config,
+        access_token,
+        refresh_token,
+        dpop,
+        credentials(config),
+    )
+}
+
+/// [`logout_requests`] with the `credentials` mode of every request.
+fn logout_calls(
+    config: &Config,
+    access_token: &str,
+    refresh_token: Option<&str>,
+    dpop: bool,
+    credentials: Credentials,
+) -> Vec<HttpRequest> {
     // A loop, not `filter_map(..).collect()`: the iterator's generic code costs the wasm module
     // more.
     let mut requests = Vec::new();
     for call in config.logout_calls() {
-        if let Some(request) = logout_call(config, call, access_token, refresh_token, dpop) {
+        if let Some(request) = logout_call(call, access_token, refresh_token, dpop, credentials) {
             requests.push(request);
         }
     }
@@ -460,40 +459,51 @@ pub fn logout_requests(
 
 /// One logout call's request; `None` when it needs a refresh token the session lacks.
 fn logout_call(
-    config: &Config,
     call: &LogoutCall,
     access_token: &str,
     refresh_token: Option<&str>,
     dpop: bool,
+    credentials: Credentials,
 ) -> Option<HttpRequest> {
+    // The refresh token checked before anything is built: a request built and then dropped on
+    // the way out cost the wasm module more.
+    let refresh_token = match (refresh_token, call.needs_refresh_token()) {
+        (Some(token), _) => token,
+        (None, false) => "",
+        (None, true) => return None,
+    };
     let method = match call.method {
         LogoutMethod::Post => Method::Post,
         LogoutMethod::Delete => Method::Delete,
     };
-    let request = HttpRequest::new(
-        Endpoint::Logout,
-        method,
-        call.url.clone(),
-        credentials(config),
-    );
-    let request = match call.bearer {
-        LogoutBearer::Access => request.with_access_token(access_token, dpop),
-        LogoutBearer::Refresh => request.with_bearer(refresh_token?),
-        LogoutBearer::None => request,
-    };
-    Some(match &call.refresh_token {
-        None => request,
-        Some((encoding, field)) => request.with_body(token_body(*encoding, field, refresh_token?)),
-    })
+    let mut request = HttpRequest::new(Endpoint::Logout, method, call.url.clone(), credentials);
+    match call.bearer {
+        LogoutBearer::Access => request.set_token(access_token, dpop),
+        LogoutBearer::Refresh => request.set_token(refresh_token, false),
+        LogoutBearer::None => {}
+    }
+    if let Some((encoding, field)) = &call.refresh_token {
+        request.set_body(body_of(*encoding, &[(field, refresh_token)]));
+    }
+    Some(request)
 }
 
-/// A body carrying `token` under `field`, as a form or as JSON.
-fn token_body(encoding: LoginEncoding, field: &str, token: &str) -> Body {
+/// A body of `pairs` (name, value), as a form or as a JSON object of strings: the login's, the
+/// refresh's and the logout's, from one function.
+fn body_of(encoding: LoginEncoding, pairs: &[(&str, &str)]) -> Body {
     match encoding {
-        LoginEncoding::Form => Body::Form(vec![(field.to_owned(), token.to_owned())]),
+        LoginEncoding::Form => {
+            let mut form = Vec::new();
+            for &(name, value) in pairs {
+                form.push((name.to_owned(), value.to_owned()));
+            }
+            Body::Form(form)
+        }
         LoginEncoding::Json => {
             let mut object = JsonObject::new();
-            object.insert(field, Json::from(token));
+            for &(name, value) in pairs {
+                object.insert(name, Json::from(value));
+            }
             Body::Json(Json::Object(object).to_json_text())
         }
     }
@@ -509,11 +519,7 @@ pub fn logout_replaced_requests(
     refresh_token: Option<&str>,
     dpop: bool,
 ) -> Vec<HttpRequest> {
-    let mut requests = logout_requests(config, access_token, refresh_token, dpop);
-    for request in &mut requests {
-        request.credentials = Credentials::Omit;
-    }
-    requests
+    logout_calls(config, access_token, refresh_token, dpop, Credentials::Omit)
 }
 
 /// The current-user request, or a `config` error when the server has no such endpoint. `dpop`:
@@ -524,10 +530,9 @@ pub fn me_request(
     dpop: bool,
 ) -> Result<HttpRequest, AuthError> {
     let url = me_endpoint(config)?.to_owned();
-    Ok(
-        HttpRequest::new(Endpoint::Me, Method::Get, url, credentials(config))
-            .with_access_token(access_token, dpop),
-    )
+    let mut request = HttpRequest::new(Endpoint::Me, Method::Get, url, credentials(config));
+    request.set_token(access_token, dpop);
+    Ok(request)
 }
 
 /// The `me` endpoint's URL, or the `config` error `me()` fails with when the server has none.
@@ -552,17 +557,13 @@ fn parse_body(reply: &HttpReply) -> Parsed {
     if body.is_empty() {
         return Parsed::Empty;
     }
-    let content_type = reply
-        .content_type
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
     // Try JSON whatever the header says: FastAPI is right, but proxies and hand-written
     // responses label JSON as text/plain. An HTML page never parses as JSON.
     if let Some(value) = json::from_str::<Json>(body) {
         return Parsed::Json(value);
     }
-    if find_text(&content_type, "html").is_some() || body.starts_with('<') {
+    let content_type = reply.content_type.as_deref().unwrap_or_default();
+    if find_text_ignoring_case(content_type, "html").is_some() || body.starts_with('<') {
         return Parsed::Html {
             title: html_title(body),
         };
@@ -573,10 +574,9 @@ fn parse_body(reply: &HttpReply) -> Parsed {
 /// The text of an HTML page's `<title>`, which for proxies and frameworks names the error
 /// ("502 Bad Gateway").
 fn html_title(html: &str) -> Option<String> {
-    let lower = html.to_ascii_lowercase();
-    let open = find_text(&lower, "<title")?;
-    let content_start = open + lower.get(open..)?.find('>')? + 1;
-    let content_len = find_text(lower.get(content_start..)?, "</title")?;
+    let open = find_text_ignoring_case(html, "<title")?;
+    let content_start = open + html.get(open..)?.find('>')? + 1;
+    let content_len = find_text_ignoring_case(html.get(content_start..)?, "</title")?;
     let title = html.get(content_start..content_start + content_len)?.trim();
     (!title.is_empty()).then(|| title.to_owned())
 }
@@ -690,28 +690,11 @@ fn detail_of(parsed: &Parsed, fields: &[String]) -> Option<String> {
     }
 }
 
-/// Whether the server's detail says the account is inactive or disabled ("Inactive user",
-/// "User account is disabled").
-fn says_disabled(detail: Option<&str>) -> bool {
-    detail.is_some_and(|detail| {
-        let detail = detail.to_ascii_lowercase();
-        find_text(&detail, "inactive").is_some() || find_text(&detail, "disabled").is_some()
-    })
-}
-
-/// Whether the detail says the token expired ("Token has expired", PyJWT's "Signature has
-/// expired").
-fn says_expired(detail: Option<&str>) -> bool {
-    detail.is_some_and(|detail| find_text(&detail.to_ascii_lowercase(), "expired").is_some())
-}
-
-/// Whether the detail says the token was revoked ("Token has been revoked", simplejwt's "Token
-/// is blacklisted").
-fn says_revoked(detail: Option<&str>) -> bool {
-    detail.is_some_and(|detail| {
-        let detail = detail.to_ascii_lowercase();
-        find_text(&detail, "revoked").is_some() || find_text(&detail, "blacklisted").is_some()
-    })
+/// Whether `detail` holds one of `words` (lowercase), in any ASCII case. Not a lowercased copy
+/// per question: each was its own allocation and its own code.
+fn mentions(detail: &str, words: [&str; 2]) -> bool {
+    find_text_ignoring_case(detail, words[0]).is_some()
+        || find_text_ignoring_case(detail, words[1]).is_some()
 }
 
 /// The error for a reply that is not a usable success, following the table of `API.md`:
@@ -745,57 +728,66 @@ pub fn error_for_with(
     let parsed = parse_body(reply);
     let detail = detail_of(&parsed, &errors.fields);
     let detail_ref = detail.as_deref();
+    // The refinements by detail: "Inactive user" and "User account is disabled"; "Token has been
+    // revoked" and simplejwt's "Token is blacklisted"; "Token has expired" and PyJWT's
+    // "Signature has expired" ("expired" twice: `mentions` takes two words).
+    let text = detail_ref.unwrap_or_default();
+    let disabled = mentions(text, ["inactive", "disabled"]);
+    let revoked = mentions(text, ["revoked", "blacklisted"]);
+    let expired = mentions(text, ["expired", "expired"]);
     let status = reply.status;
-    let what = endpoint.name();
     let as_status = if errors.refuses_token(status) {
         401
     } else {
         status
     };
-    let (code, message) = match (as_status, endpoint) {
-        (429, _) => (ErrorCode::RateLimited, fill("too many requests ({})", &[what])),
-        (500..=599, _) => (ErrorCode::Server, fill("the server failed ({})", &[what])),
+    // A code and a static template per case, made into the one message after the match: a
+    // `String` built in each arm cost the wasm module more. The template's first `{}` is the
+    // endpoint's name, but for an unexpected status, the status; the second is the name.
+    let what = endpoint.name();
+    let status_text;
+    let mut first = what;
+    let (code, template) = match (as_status, endpoint) {
+        (429, _) => (ErrorCode::RateLimited, "too many requests ({})"),
+        (500..=599, _) => (ErrorCode::Server, "the server failed ({})"),
         (422, _) => (
             ErrorCode::Protocol,
-            fill("the server rejected the {} request as malformed: check the field names and encoding", &[what]),
+            "the server rejected the {} request as malformed: check the field names and encoding",
         ),
-        (400 | 401, Endpoint::Login) if says_disabled(detail_ref) => {
-            (ErrorCode::AccountDisabled, "the account is disabled".to_owned())
+        (400 | 401, Endpoint::Login) if disabled => {
+            (ErrorCode::AccountDisabled, "the account is disabled")
         }
         (400 | 401, Endpoint::Login) => (
             ErrorCode::InvalidCredentials,
-            "login rejected: wrong username or password".to_owned(),
+            "login rejected: wrong username or password",
         ),
-        (403, Endpoint::Login) => (ErrorCode::AccountDisabled, "the account is disabled".to_owned()),
+        (403, Endpoint::Login) => (ErrorCode::AccountDisabled, "the account is disabled"),
         (400 | 401 | 403, Endpoint::Refresh) => (
             ErrorCode::RefreshFailed,
-            "the server rejected the refresh token".to_owned(),
+            "the server rejected the refresh token",
         ),
-        (400 | 401 | 403, _) if says_disabled(detail_ref) => {
-            (ErrorCode::AccountDisabled, "the account is disabled".to_owned())
-        }
-        (401, _) if says_revoked(detail_ref) => (
+        (400 | 401 | 403, _) if disabled => (ErrorCode::AccountDisabled, "the account is disabled"),
+        (401, _) if revoked => (
             ErrorCode::TokenRevoked,
-            "the server says the access token has been revoked".to_owned(),
+            "the server says the access token has been revoked",
         ),
-        (401, _) if says_expired(detail_ref) => (
+        (401, _) if expired => (
             ErrorCode::TokenExpired,
-            "the server says the access token has expired".to_owned(),
+            "the server says the access token has expired",
         ),
         (401, _) => (
             ErrorCode::NotAuthenticated,
-            "the server did not accept the access token".to_owned(),
+            "the server did not accept the access token",
         ),
-        (403, _) => (ErrorCode::Forbidden, fill("the server refused the {}", &[what])),
-        (200..=299, _) => (
-            ErrorCode::Protocol,
-            fill("the {} reply is not what was expected", &[what]),
-        ),
-        _ => (
-            ErrorCode::Protocol,
-            fill("unexpected http {} from {}", &[&decimal(status.into()), what]),
-        ),
+        (403, _) => (ErrorCode::Forbidden, "the server refused the {}"),
+        (200..=299, _) => (ErrorCode::Protocol, "the {} reply is not what was expected"),
+        _ => {
+            status_text = decimal(status.into());
+            first = &status_text;
+            (ErrorCode::Protocol, "unexpected http {} from {}")
+        }
     };
+    let message = fill(template, &[first, what]);
     let mut error = AuthError::new(code, message).with_status(status);
     if let Some(detail) = detail_ref {
         error = error.with_detail(detail);
@@ -830,36 +822,41 @@ pub fn parse_token_reply(
     if !reply.is_success() {
         return Err(error_for_with(endpoint, reply, errors, now));
     }
-    let what = endpoint.name();
     // The parsed value is taken, not cloned (`as_object().cloned()` copied the whole reply).
-    let Json::Object(object) = success_json(endpoint, reply)? else {
-        return Err(
-            AuthError::protocol(fill("the {} reply is json but not an object", &[what]))
-                .with_status(reply.status),
-        );
+    let template = match success_json(endpoint, reply)? {
+        Json::Object(object) => match token_at(&object, &fields.access_token) {
+            Some(access_token) => {
+                return Ok(TokenReply {
+                    access_token,
+                    refresh_token: token_at(&object, &fields.refresh_token),
+                    expires_in: object.get(&fields.expires_in).and_then(seconds_value),
+                    server_date: reply.date.as_deref().and_then(parse_http_date),
+                    dpop: matches!(object.get("token_type"), Some(Json::String(kind)) if kind.eq_ignore_ascii_case("dpop")),
+                })
+            }
+            None => "the {} reply has no `{}` string",
+        },
+        _ => "the {} reply is json but not an object",
     };
-    let access_token = match object.get(&fields.access_token) {
-        Some(Json::String(token)) if !token.trim().is_empty() => token.trim().to_owned(),
-        _ => {
-            return Err(AuthError::protocol(fill(
-                "the {} reply has no `{}` string",
-                &[what, &fields.access_token],
-            ))
-            .with_status(reply.status))
+    Err(reply_error(template, endpoint, reply, &fields.access_token))
+}
+
+/// The token under `field`, trimmed; `None` when it is missing, not a string, or blank.
+fn token_at(object: &JsonObject, field: &str) -> Option<String> {
+    match object.get(field) {
+        Some(Json::String(token)) => {
+            let token = token.trim();
+            (!token.is_empty()).then(|| token.to_owned())
         }
-    };
-    let refresh_token = match object.get(&fields.refresh_token) {
-        Some(Json::String(token)) if !token.trim().is_empty() => Some(token.trim().to_owned()),
         _ => None,
-    };
-    let expires_in = object.get(&fields.expires_in).and_then(seconds_value);
-    Ok(TokenReply {
-        access_token,
-        refresh_token,
-        expires_in,
-        server_date: reply.date.as_deref().and_then(parse_http_date),
-        dpop: matches!(object.get("token_type"), Some(Json::String(kind)) if kind.eq_ignore_ascii_case("dpop")),
-    })
+    }
+}
+
+/// The `protocol` error of a 2xx reply that is not what `endpoint` answers: `template` filled
+/// with the endpoint's name and `field`. One helper for every such error: each built where it
+/// arose cost the wasm module more.
+fn reply_error(template: &str, endpoint: Endpoint, reply: &HttpReply, field: &str) -> AuthError {
+    AuthError::protocol(fill(template, &[endpoint.name(), field])).with_status(reply.status)
 }
 
 /// Reads a `me` reply: any JSON value on 2xx, otherwise the mapped error.
@@ -899,7 +896,7 @@ fn success_json(endpoint: Endpoint, reply: &HttpReply) -> Result<Json, AuthError
         }
         Parsed::Text(_) => "the {} reply is not json",
     };
-    Err(AuthError::protocol(fill(template, &[endpoint.name()])).with_status(reply.status))
+    Err(reply_error(template, endpoint, reply, ""))
 }
 
 /// A non-negative number of seconds, from a JSON number or numeric string.
@@ -953,11 +950,12 @@ fn parse_http_date(text: &str) -> Option<Timestamp> {
     }
     let month = at as u32 / 3 + 1;
     let year = digits(words.next()?)?;
-    let mut clock = words.next()?.split(':');
-    let hour = digits(clock.next()?)?;
-    let minute = digits(clock.next()?)?;
-    let second = digits(clock.next()?)?;
-    if words.next()? != "GMT" || words.next().is_some() || clock.next().is_some() {
+    // `hh:mm:ss` cut at its first two colons: a third colon is not a digit, so `digits` refuses
+    // the seconds (a `split(':')` iterator cost the wasm module more).
+    let (hour, clock) = words.next()?.split_once(':')?;
+    let (minute, second) = clock.split_once(':')?;
+    let (hour, minute, second) = (digits(hour)?, digits(minute)?, digits(second)?);
+    if words.next()? != "GMT" || words.next().is_some() {
         return None;
     }
     // The day by comparisons: `(1..=31).contains(&day)` cost the wasm module 0.1 KB gzip more
@@ -1343,14 +1341,14 @@ mod tests {
     }
 
     fn form_body(pairs: &[(String, String)]) -> Option<String> {
-        HttpRequest::new(
+        let mut request = HttpRequest::new(
             Endpoint::Login,
             Method::Post,
             String::new(),
             Credentials::Omit,
-        )
-        .with_body(Body::Form(pairs.to_vec()))
-        .body_text()
+        );
+        request.set_body(Body::Form(pairs.to_vec()));
+        request.body_text()
     }
 
     #[test]
@@ -1477,6 +1475,53 @@ mod tests {
             );
         }
         assert_eq!(cases.len(), 32);
+    }
+
+    #[test]
+    fn every_error_message_is_pinned() {
+        use Endpoint::*;
+        let json = Some("application/json");
+        #[rustfmt::skip]
+        let cases: &[(Endpoint, u16, &str, &str)] = &[
+            (Login, 429, "", "too many requests (login)"),
+            (Me, 503, "", "the server failed (me)"),
+            (Refresh, 422, "", "the server rejected the refresh request as malformed: check the field names and encoding"),
+            (Login, 400, r#"{"detail": "Inactive user"}"#, "the account is disabled"),
+            (Login, 401, "", "login rejected: wrong username or password"),
+            (Login, 403, "", "the account is disabled"),
+            (Refresh, 403, "", "the server rejected the refresh token"),
+            (Api, 403, r#"{"detail": "User is DISABLED"}"#, "the account is disabled"),
+            (Me, 401, r#"{"detail": "Token is Blacklisted"}"#, "the server says the access token has been revoked"),
+            (Logout, 401, r#"{"detail": "Signature has EXPIRED"}"#, "the server says the access token has expired"),
+            (Me, 401, "", "the server did not accept the access token"),
+            (Api, 403, "", "the server refused the api call"),
+            (Me, 204, "", "the me reply is not what was expected"),
+            (Logout, 404, "", "unexpected http 404 from logout"),
+            (Api, 302, "", "unexpected http 302 from api call"),
+        ];
+        for &(endpoint, status, body, message) in cases {
+            let err = error_for(endpoint, &reply(status, json, body), NOW);
+            assert_eq!(err.message(), message, "{endpoint:?} {status} {body}");
+        }
+        // Each 2xx login or refresh reply that carries no token, with its message.
+        let config = standard();
+        let (fields, errors) = (config.response_fields(), config.errors());
+        #[rustfmt::skip]
+        let token_cases: &[(Option<&str>, &str, &str)] = &[
+            (None, "", "the login reply is empty"),
+            (Some("text/html"), "<html>app</html>", "the login reply is an html page, not json: check baseUrl and the endpoint paths"),
+            (Some("text/plain"), "ok", "the login reply is not json"),
+            (json, "[1]", "the login reply is json but not an object"),
+            (json, r#"{"access_token": " "}"#, "the login reply has no `access_token` string"),
+            (json, r#"{"access_token": 1}"#, "the login reply has no `access_token` string"),
+        ];
+        for &(content_type, body, message) in token_cases {
+            let err =
+                parse_token_reply(Login, &reply(200, content_type, body), fields, errors, NOW)
+                    .err()
+                    .map(|err| (err.message().to_owned(), err.status()));
+            assert_eq!(err, Some((message.to_owned(), Some(200))), "{body}");
+        }
     }
 
     #[test]
