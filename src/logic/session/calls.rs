@@ -4,12 +4,12 @@
 //! session; a refresh a call needs is started through `refresh.rs`.
 
 use crate::logic::error::AuthError;
-use crate::logic::protocol::{self, Endpoint, HttpReply};
+use crate::logic::protocol::{self, Endpoint, HttpReply, HttpRequest};
 use crate::logic::time::Timestamp;
 
 use super::refresh::{InFlight, Settle, Stage, Waiter, Wants};
 use super::MIN_TOKEN_LIFE_TO_SEND;
-use super::{AuthEvent, Effect, OpId, Outcome, RequestId, Session, SessionMachine};
+use super::{AuthEvent, Effect, LockId, OpId, Outcome, RequestId, Session, SessionMachine};
 
 impl SessionMachine {
     /// The access token when [`Event::GetAccessToken`](super::Event::GetAccessToken) at `now` would answer with it at once and
@@ -42,9 +42,8 @@ impl SessionMachine {
     ) {
         self.supersede_logins(out);
         let http = protocol::login_request(&self.config, username, password);
-        let request = self.next_request();
+        let request = self.send(http, out);
         self.logins.push((request, op));
-        out.push(Effect::Send { request, http });
     }
 
     pub(super) fn on_refresh(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
@@ -53,19 +52,18 @@ impl SessionMachine {
             wants: Wants::Session,
         };
         let Some(session) = &self.session else {
-            return complete(out, op, Err(AuthError::not_authenticated("not signed in")));
+            return fail(out, op, AuthError::not_authenticated("not signed in"));
         };
         if let Some(in_flight) = &mut self.refresh {
             return in_flight.waiters.push(waiter);
         }
         if !self.can_refresh(session, now) {
-            return complete(out, op, Err(self.cannot_refresh_error(session, now)));
+            return fail(out, op, self.cannot_refresh_error(session, now));
         }
         if let Some(error) = self.blocker(now) {
-            return complete(out, op, Err(error));
+            return fail(out, op, error);
         }
-        let from_token = session.access_token.clone();
-        self.begin_refresh(from_token, vec![waiter], out);
+        self.refresh_for(waiter, out);
     }
 
     pub(super) fn on_get_access_token(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
@@ -90,7 +88,7 @@ impl SessionMachine {
             // than add requests against a failing server.
             self.backoff.retry_pending(now) || self.blocker(now).is_some()
         } else if let Some(error) = self.blocker(now) {
-            return complete(out, op, Err(error));
+            return fail(out, op, error);
         } else {
             false
         };
@@ -102,8 +100,7 @@ impl SessionMachine {
             op,
             wants: Wants::AccessToken,
         };
-        let from_token = session.access_token.clone();
-        self.begin_refresh(from_token, vec![waiter], out);
+        self.refresh_for(waiter, out);
     }
 
     pub(super) fn on_token_rejected(
@@ -139,29 +136,31 @@ impl SessionMachine {
                 "the server rejected the access token and the session cannot be refreshed",
             )
             .with_status(401);
-            return complete(out, op, Err(error));
+            return fail(out, op, error);
         }
         if let Some(error) = self.blocker(now) {
-            return complete(out, op, Err(error));
+            return fail(out, op, error);
         }
         let waiter = Waiter {
             op,
             wants: Wants::FreshToken,
         };
-        let from_token = session.access_token.clone();
-        self.begin_refresh(from_token, vec![waiter], out);
+        self.refresh_for(waiter, out);
     }
 
     /// The latest `login()` or `logout()` decides the session: the logins still waiting for
     /// their reply are settled now with `not_authenticated`, and their replies will install
     /// nothing. Without this, a logout during a login was undone when the login's reply came,
     /// and of two logins the slower reply won, not the later call.
+    // Inlined at its two callers (both in `step`): measured smaller in the gzipped module than
+    // one shared copy (-33 B).
+    #[inline(always)]
     fn supersede_logins(&mut self, out: &mut Vec<Effect>) {
         for (request, op) in std::mem::take(&mut self.logins) {
             self.superseded_logins.push(request);
             let error =
                 AuthError::not_authenticated("a later login() or logout() replaced this login");
-            complete(out, op, Err(error));
+            fail(out, op, error);
         }
     }
 
@@ -199,6 +198,8 @@ impl SessionMachine {
 
     /// Sends the logout calls for tokens this client no longer holds; their replies answer no
     /// caller and are ignored.
+    // Inlined at its two callers in `step`: measured smaller gzipped than one copy (-21 B).
+    #[inline(always)]
     fn send_replaced_logouts(
         &mut self,
         access_token: &str,
@@ -209,8 +210,7 @@ impl SessionMachine {
         let calls =
             protocol::logout_replaced_requests(&self.config, access_token, refresh_token, dpop);
         for http in calls {
-            let request = self.next_request();
-            out.push(Effect::Send { request, http });
+            self.send(http, out);
         }
     }
 
@@ -237,9 +237,8 @@ impl SessionMachine {
         }
         // `logout()` settles when the last of its calls is answered.
         for http in calls {
-            let request = self.next_request();
+            let request = self.send(http, out);
             self.logouts.push((request, op));
-            out.push(Effect::Send { request, http });
         }
     }
 
@@ -307,13 +306,23 @@ impl SessionMachine {
             }
             Err(error) => {
                 self.remember(error.clone());
-                complete(out, op, Err(error));
+                fail(out, op, error);
             }
         }
     }
 }
 
 impl SessionMachine {
+    /// Pushes [`Effect::Send`] of `http` under a fresh request id, and returns the id. One
+    /// function rather than the effect built at every request: the wasm module holds the move
+    /// of the request into the effect once.
+    #[inline(never)]
+    pub(super) fn send(&mut self, http: HttpRequest, out: &mut Vec<Effect>) -> RequestId {
+        let request = self.next_request();
+        out.push(Effect::Send { request, http });
+        request
+    }
+
     /// The session a login or refresh reply grants (`previous_refresh_token` is kept when the
     /// reply has none), or why it grants none. One function for both replies: inlined into each
     /// handler, the parsing and its error paths were in the wasm module twice.
@@ -347,4 +356,18 @@ pub(super) fn emit(out: &mut Vec<Effect>, event: AuthEvent, session: Option<&Ses
 
 pub(super) fn complete(out: &mut Vec<Effect>, op: OpId, result: Result<Outcome, AuthError>) {
     out.push(Effect::Complete { op, result });
+}
+
+/// Pushes [`Effect::ReleaseLock`] of `lock`. Out of line, like [`emit`]: the many places a
+/// refresh lets go of the lock each make a call, not an effect.
+#[inline(never)]
+pub(super) fn release(out: &mut Vec<Effect>, lock: LockId) {
+    out.push(Effect::ReleaseLock { lock });
+}
+
+/// Rejects call `op` with `error`. Out of line: the error is wrapped into the effect once in the
+/// wasm module, not at each of the many places a call is refused.
+#[inline(never)]
+pub(super) fn fail(out: &mut Vec<Effect>, op: OpId, error: AuthError) {
+    complete(out, op, Err(error));
 }

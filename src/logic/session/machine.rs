@@ -165,6 +165,9 @@ impl SessionMachine {
 
     /// Acts on the passage of time: ends a session that expired beyond rescue and, with
     /// `start_refresh`, starts a refresh that is due.
+    // Inlined at both calls in `step`, each with its constant `start_refresh`: measured -173 B
+    // gzipped against one shared copy.
+    #[inline(always)]
     fn advance(&mut self, now: Timestamp, start_refresh: bool, out: &mut Vec<Effect>) {
         let Some(session) = &self.session else {
             return;
@@ -183,8 +186,7 @@ impl SessionMachine {
         }
         let due = self.auto_refresh_at(session).is_some_and(|at| now >= at);
         if start_refresh && self.config.auto_refresh() && due {
-            let from_token = session.access_token.clone();
-            self.begin_refresh(from_token, Vec::new(), out);
+            self.begin_refresh(Vec::new(), out);
         }
     }
 

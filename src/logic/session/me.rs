@@ -11,7 +11,7 @@ use crate::logic::error::AuthError;
 use crate::logic::protocol::{self, Endpoint, HttpReply};
 use crate::logic::time::Timestamp;
 
-use super::calls::complete;
+use super::calls::{complete, fail};
 use super::{Effect, OpId, Outcome, RequestId, SessionMachine};
 
 /// What a call does once its token is settled.
@@ -47,10 +47,10 @@ impl std::fmt::Debug for MeCall {
 impl SessionMachine {
     pub(super) fn on_me(&mut self, op: OpId, now: Timestamp, out: &mut Vec<Effect>) {
         if self.session.is_none() {
-            return complete(out, op, Err(AuthError::not_authenticated("not signed in")));
+            return fail(out, op, AuthError::not_authenticated("not signed in"));
         }
         if let Err(error) = protocol::me_endpoint(&self.config) {
-            return complete(out, op, Err(error));
+            return fail(out, op, error);
         }
         self.continuations.push((op, Then::SendMe));
         self.on_get_access_token(op, now, out);
@@ -83,7 +83,7 @@ impl SessionMachine {
                     protocol::parse_json_reply(Endpoint::Me, &reply, self.config.errors(), now);
                 complete(out, call.op, body.map(Outcome::Json));
             }
-            Err(error) => complete(out, call.op, Err(error)),
+            Err(error) => fail(out, call.op, error),
         }
         None
     }
@@ -125,11 +125,11 @@ impl SessionMachine {
             // No replay: the original 401 is the answer (`token_expired`, `token_revoked`...).
             (_, Then::ReplayMe(rejected)) => {
                 let error = protocol::error_for(Endpoint::Me, &rejected, now);
-                complete(out, op, Err(error));
+                fail(out, op, error);
             }
-            (Err(error), Then::SendMe) => complete(out, op, Err(error)),
+            (Err(error), Then::SendMe) => fail(out, op, error),
             (Ok(_), Then::SendMe) => {
-                complete(out, op, Err(AuthError::not_authenticated("not signed in")));
+                fail(out, op, AuthError::not_authenticated("not signed in"));
             }
         }
     }
@@ -140,16 +140,15 @@ impl SessionMachine {
         let bound = self.session.as_ref().is_some_and(|s| s.is_dpop_bound());
         match protocol::me_request(&self.config, &token, bound) {
             Ok(http) => {
-                let request = self.next_request();
+                let request = self.send(http, out);
                 self.me_calls.push(MeCall {
                     request,
                     op,
                     token,
                     replayed,
                 });
-                out.push(Effect::Send { request, http });
             }
-            Err(error) => complete(out, op, Err(error)),
+            Err(error) => fail(out, op, error),
         }
     }
 }

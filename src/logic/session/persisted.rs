@@ -21,8 +21,8 @@ impl Session {
     /// The versioned JSON kept in storage, marked with the API it belongs to and with the
     /// failed refreshes other tabs should know of.
     pub(super) fn to_storage_with(&self, api: Option<&str>, retry: Option<&SharedRetry>) -> String {
-        let retry = retry.map(SharedRetry::to_json);
         // Borrowed, not copied: the stored form is only a view of the session on its way out.
+        // The retry record is built here and handed over whole (see `to_json_with`).
         let persisted = PersistedSession {
             v: PERSISTED_VERSION,
             sid: &self.lineage,
@@ -34,12 +34,14 @@ impl Session {
             clock_source: Some(self.clock_source.as_str()),
             refresh_expires_at: self.refresh_expires_at.map(Timestamp::as_millis),
             api,
-            retry: retry.as_ref(),
+            retry: None,
             dpop: self.dpop,
         };
         // Serializing strings and integers cannot fail; an empty value would read back as a
         // storage error, never as a wrong session.
-        persisted.to_json().to_json_text()
+        persisted
+            .to_json_with(retry.map(SharedRetry::to_json))
+            .to_json_text()
     }
 
     /// A session from the JSON kept in storage. Anything else (not JSON, another version, a
@@ -158,7 +160,16 @@ struct PersistedSession<'a> {
 }
 
 impl<'a> PersistedSession<'a> {
+    /// The stored form as JSON, its `retry` member included.
+    #[cfg(all(test, not(target_arch = "wasm32")))]
     fn to_json(&self) -> Json {
+        self.to_json_with(self.retry.cloned())
+    }
+
+    /// The stored form as JSON, with `retry` as its `retry` member (`self.retry` is what was
+    /// read, and is not looked at): the writer hands the record over, so the wasm module has no
+    /// deep copy of a JSON value for it.
+    fn to_json_with(&self, retry: Option<Json>) -> Json {
         let millis = |value: i64| Json::Number(value as f64);
         let or_null = |value: Option<Json>| value.unwrap_or(Json::Null);
         let mut object = json::JsonObject::new();
@@ -179,8 +190,8 @@ impl<'a> PersistedSession<'a> {
         if let Some(api) = self.api {
             object.insert("api", Json::from(api));
         }
-        if let Some(retry) = self.retry {
-            object.insert("retry", retry.clone());
+        if let Some(retry) = retry {
+            object.insert("retry", retry);
         }
         if self.dpop {
             object.insert("dpop", Json::Bool(true));

@@ -12,7 +12,7 @@ use crate::logic::protocol::{self, Endpoint, HttpReply};
 use crate::logic::schedule;
 use crate::logic::time::Timestamp;
 
-use super::calls::{complete, emit};
+use super::calls::{complete, emit, fail, release};
 use super::persisted::Unusable;
 use super::{AuthEvent, Effect, LockId, OpId, Outcome, RequestId, Session, SessionMachine};
 
@@ -85,15 +85,22 @@ pub(super) enum Settle<'a> {
 }
 
 impl SessionMachine {
-    /// Starts a refresh of the session holding `from_token` (its access token) for `waiters`:
-    /// under the cross-tab lock with shared storage, directly otherwise. The token, not the
-    /// session: callers then only borrow the session, and never clone it to start a refresh.
-    pub(super) fn begin_refresh(
-        &mut self,
-        from_token: String,
-        waiters: Vec<Waiter>,
-        out: &mut Vec<Effect>,
-    ) {
+    /// [`Self::begin_refresh`] for one caller. One function for the calls that start a refresh:
+    /// the wasm module builds the one-waiter list once.
+    #[inline(never)]
+    pub(super) fn refresh_for(&mut self, waiter: Waiter, out: &mut Vec<Effect>) {
+        self.begin_refresh(vec![waiter], out);
+    }
+
+    /// Starts a refresh of the current session for `waiters`: under the cross-tab lock with
+    /// shared storage, directly otherwise. Its access token is copied here, once, as the token
+    /// the refresh replaces; callers only borrow the session, and never clone it.
+    pub(super) fn begin_refresh(&mut self, waiters: Vec<Waiter>, out: &mut Vec<Effect>) {
+        // Every caller has a session; without one the refresh fails safe in `send_refresh`.
+        let from_token = match &self.session {
+            Some(session) => session.access_token.clone(),
+            None => String::new(),
+        };
         if self.config.storage().is_shared() {
             let lock = LockId(self.next_id());
             self.refresh = Some(InFlight {
@@ -122,22 +129,21 @@ impl SessionMachine {
         let Some(http) = http else {
             // Unreachable in practice (callers check `can_refresh`); fail safe, never hang.
             if let Some(lock) = lock {
-                out.push(Effect::ReleaseLock { lock });
+                release(out, lock);
             }
             if let Some(in_flight) = self.refresh.take() {
                 let error =
                     AuthError::new(ErrorCode::RefreshFailed, "this session cannot be refreshed");
                 for waiter in in_flight.waiters {
-                    complete(out, waiter.op, Err(error.clone()));
+                    fail(out, waiter.op, error.clone());
                 }
             }
             return;
         };
-        let request = self.next_request();
+        let request = self.send(http, out);
         if let Some(in_flight) = &mut self.refresh {
             in_flight.stage = Stage::Sending { request, lock };
         }
-        out.push(Effect::Send { request, http });
     }
 
     pub(super) fn on_lock(
@@ -153,7 +159,7 @@ impl SessionMachine {
         );
         if !waiting {
             // A lock for a refresh that was abandoned meanwhile.
-            return out.push(Effect::ReleaseLock { lock });
+            return release(out, lock);
         }
         if !self.storage_trusted {
             return self.send_refresh(Some(lock), out);
@@ -167,7 +173,7 @@ impl SessionMachine {
         };
         let Some(text) = stored else {
             // Another tab signed out while we waited.
-            out.push(Effect::ReleaseLock { lock });
+            release(out, lock);
             return self.signed_out_elsewhere(now, out);
         };
         let stored = match self.read_stored(&text) {
@@ -178,17 +184,17 @@ impl SessionMachine {
                 return self.send_refresh(Some(lock), out);
             }
         };
-        let from_token = self
-            .refresh
-            .as_ref()
-            .map(|in_flight| in_flight.from_token.clone())
-            .unwrap_or_default();
-        if stored.access_token != from_token {
+        // Compared in place: no copy of the token.
+        let ours = match &self.refresh {
+            Some(in_flight) => in_flight.from_token == stored.access_token,
+            None => stored.access_token.is_empty(),
+        };
+        if !ours {
             // Another tab refreshed (or signed in) first.
             self.adopt(stored.clone(), out);
             let failed_there = self.absorb_failures(&text, now, out);
             if !self.is_due(&stored, now) {
-                out.push(Effect::ReleaseLock { lock });
+                release(out, lock);
                 if let Some(in_flight) = self.refresh.take() {
                     settle(
                         out,
@@ -219,7 +225,7 @@ impl SessionMachine {
     /// otherwise releases the lock and answers them as after such a failure.
     fn send_or_hold_back(&mut self, lock: LockId, now: Timestamp, out: &mut Vec<Effect>) {
         let Some(session) = &self.session else {
-            out.push(Effect::ReleaseLock { lock });
+            release(out, lock);
             return self.abandon_refresh(Settle::SignedOut, now, out);
         };
         // Borrowed, not cloned: no copy of the waiters (nor `Vec<Waiter>::clone` in the module).
@@ -230,7 +236,7 @@ impl SessionMachine {
         let Some(error) = self.hold_back(session, waiters, now) else {
             return self.send_refresh(Some(lock), out);
         };
-        out.push(Effect::ReleaseLock { lock });
+        release(out, lock);
         if let Some(in_flight) = self.refresh.take() {
             settle(
                 out,
@@ -282,7 +288,7 @@ impl SessionMachine {
             return;
         };
         if let Some(lock) = in_flight.held_lock() {
-            out.push(Effect::ReleaseLock { lock });
+            release(out, lock);
         }
         let Some(current) = &self.session else {
             return settle(
@@ -296,16 +302,20 @@ impl SessionMachine {
         let previous = current.refresh_token();
         match self.session_from_reply(Endpoint::Refresh, result, previous, &current.lineage, now) {
             Ok(session) => {
-                self.session = Some(session.clone());
                 self.backoff.reset();
                 self.refresh_count = self.refresh_count.saturating_add(1);
                 self.last_refreshed_at = Some(now);
-                out.push(self.persist(&session, None));
-                emit(out, AuthEvent::TokenRefreshed, Some(&session));
+                // Installed first and then borrowed: no copy of the new session.
+                self.session = Some(session);
+                let Some(session) = &self.session else {
+                    return;
+                };
+                out.push(self.persist(session, None));
+                emit(out, AuthEvent::TokenRefreshed, Some(session));
                 settle(
                     out,
                     &in_flight.waiters,
-                    Settle::With(&session),
+                    Settle::With(session),
                     now,
                     &self.config,
                 );
@@ -366,7 +376,7 @@ impl SessionMachine {
     ) {
         if let Some(in_flight) = self.refresh.take() {
             if let Some(lock) = in_flight.held_lock() {
-                out.push(Effect::ReleaseLock { lock });
+                release(out, lock);
             }
             settle(out, &in_flight.waiters, how, now, &self.config);
         }

