@@ -1178,9 +1178,9 @@ fn split_origin(text: &str) -> Result<(String, &str), &'static str> {
         Some(port) => canonical_port(port).ok_or("has an invalid port")?,
     };
     let mut origin = if port.is_empty() || port == default_port {
-        [scheme, "://", host].concat()
+        crate::logic::error::concat(&[scheme, "://", host])
     } else {
-        [scheme, "://", host, ":", port].concat()
+        crate::logic::error::concat(&[scheme, "://", host, ":", port])
     };
     origin.make_ascii_lowercase();
     Ok((origin, rest))

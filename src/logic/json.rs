@@ -219,7 +219,7 @@ pub fn number_text(number: f64) -> String {
     if let Some(integer) = whole(number) {
         let digits = crate::logic::error::decimal(integer.unsigned_abs());
         if integer < 0 {
-            ["-", &digits].concat()
+            crate::logic::error::concat(&["-", &digits])
         } else {
             digits
         }

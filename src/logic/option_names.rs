@@ -42,7 +42,7 @@ pub fn unknown_option(options: &JsonObject) -> Option<(String, &'static [&'stati
             };
             for (inner, _) in object.iter() {
                 if !nested.contains(&inner) {
-                    return Some(([key, ".", inner].concat(), nested));
+                    return Some((crate::logic::error::concat(&[key, ".", inner]), nested));
                 }
             }
         }

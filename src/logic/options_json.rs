@@ -191,7 +191,7 @@ struct Wrong {
 impl Wrong {
     /// The `config` error: "option `path`: expected …".
     fn error(self) -> AuthError {
-        let expected = [self.expected, &quoted_list(self.choices)].concat();
+        let expected = crate::logic::error::concat(&[self.expected, &quoted_list(self.choices)]);
         AuthError::config(fill("option `{}`: expected {}", &[self.path, &expected]))
     }
 }

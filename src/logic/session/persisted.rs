@@ -512,7 +512,7 @@ mod tests {
             assert_eq!(error.code(), ErrorCode::Storage, "{text}");
             assert_eq!(
                 error.message(),
-                ["stored session is unusable: ", why].concat(),
+                crate::logic::error::concat(&["stored session is unusable: ", why]),
                 "{text}"
             );
             #[cfg(feature = "error-source")]

@@ -25,7 +25,7 @@ impl SessionMachine {
     fn on_page(&self, url: &str) -> String {
         match &self.page_origin {
             Some(origin) if url.starts_with('/') && !url.starts_with("//") => {
-                [origin.as_str(), url].concat()
+                crate::logic::error::concat(&[origin.as_str(), url])
             }
             _ => url.to_owned(),
         }
