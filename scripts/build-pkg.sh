@@ -42,7 +42,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 std_note="prebuilt (TOKENKEEPER_STD_BUILD=0)"
 if [[ "$std_build" == 1 ]]; then
   target_dir="${CARGO_TARGET_DIR:-target}/pkg-std"
-  std_note="rebuilt for size (build-std, immediate-abort panics, no panic locations)"
+  std_note="rebuilt for size (build-std, immediate-abort panics, no panic locations, no Debug output, no reference types)"
   if ! CARGO_TARGET_DIR="$target_dir" RUSTC_BOOTSTRAP=1 RUSTFLAGS="$std_rustflags" \
     build "${std_flags[@]}"; then
     # A later compiler may rename these options: the package then ships larger, never broken.
