@@ -370,19 +370,17 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 /// brings its two-way searcher into the wasm module. A match of UTF-8 bytes always starts and
 /// ends on character boundaries, so the offset is the one `str::find` returns.
 pub(crate) fn find_text(haystack: &str, needle: &str) -> Option<usize> {
-    let needle = needle.as_bytes();
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|window| window == needle)
+    find_bytes(haystack, needle, false)
 }
 
 /// [`find_text`] ignoring ASCII case: where `haystack.to_ascii_lowercase()` holds `needle` (an
 /// ASCII lowercase literal), without the lowercased copy.
 pub(crate) fn find_text_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    find_bytes(haystack, needle, true)
+}
+
+/// The scan of [`find_text`] and [`find_text_ignoring_case`].
+fn find_bytes(haystack: &str, needle: &str, ignore_case: bool) -> Option<usize> {
     let needle = needle.as_bytes();
     if needle.is_empty() {
         return Some(0);
@@ -390,7 +388,13 @@ pub(crate) fn find_text_ignoring_case(haystack: &str, needle: &str) -> Option<us
     haystack
         .as_bytes()
         .windows(needle.len())
-        .position(|window| window.eq_ignore_ascii_case(needle))
+        .position(|window| {
+            if ignore_case {
+                window.eq_ignore_ascii_case(needle)
+            } else {
+                window == needle
+            }
+        })
 }
 
 /// `n` in decimal digits (`401`, `16384`): the integers of messages, without `core::fmt`'s
