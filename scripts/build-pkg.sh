@@ -67,3 +67,7 @@ scripts/wasm-opt.sh "$out/tokenkeeper_bg.wasm" "$out/tokenkeeper_bg.wasm"
 node scripts/finish-pkg.mjs "$out"
 # For bench/size.sh; not part of the published files (package.json lists them).
 echo "$std_note" >"$out/.std-build"
+# For the size gate (scripts/size-gate.mjs), which reads the function names this module still has.
+source_module="$target_dir/wasm32-unknown-unknown/release/tokenkeeper.wasm"
+[[ "$source_module" == /* ]] || source_module="$PWD/$source_module"
+echo "$source_module" >"$out/.source-module"

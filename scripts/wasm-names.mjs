@@ -21,6 +21,37 @@ const SECTION_EXPORT = 7;
 export const KINDS = ["func", "table", "memory", "global", "tag"];
 
 /**
+ * Reads the function names of a module's `name` section (its "function names" subsection), as
+ * the compiler wrote them: demangled Rust paths. Empty when the module has no such section.
+ * The package's size gate reads them to check what the module contains (scripts/size-gate.mjs).
+ * @param {Uint8Array} bytes the module
+ * @returns {string[]}
+ */
+export function readFunctionNames(bytes) {
+  const names = [];
+  for (const section of sections(bytes)) {
+    if (section.id !== 0) continue;
+    const r = new Reader(bytes, section.payloadStart, section.end);
+    if (r.name() !== "name") continue;
+    while (r.pos < r.end) {
+      const id = r.byte();
+      const end = r.u32() + r.pos;
+      if (end > r.end) throw new Error(`wasm-names: name subsection ${id} runs past its section`);
+      if (id === 1) {
+        const sub = new Reader(bytes, r.pos, end);
+        for (let n = sub.u32(); n > 0; n--) {
+          sub.u32(); // function index
+          names.push(sub.name());
+        }
+        sub.assertEnd("function names");
+      }
+      r.pos = end;
+    }
+  }
+  return names;
+}
+
+/**
  * Reads the import and export names of a module.
  * @param {Uint8Array} bytes the module
  * @returns {{ imports: {module: string, field: string, kind: string}[], exports: {name: string, kind: string}[] }}

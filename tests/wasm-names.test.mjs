@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { test } from "node:test";
-import { readNames, renameGlue, renameTypes, renameWasm, shortNames } from "../scripts/wasm-names.mjs";
+import { readFunctionNames, readNames, renameGlue, renameTypes, renameWasm, shortNames } from "../scripts/wasm-names.mjs";
 
 // --- A small wasm encoder, enough for import and export sections of every kind.
 const uleb = (n) => {
@@ -67,6 +67,21 @@ test("reads the names of imports and exports of every kind", () => {
     ["__instance_terminated", "global"],
     ["some_tag", "tag"],
   ]);
+});
+
+test("reads the function names of the name section, skipping its other subsections", () => {
+  const subsection = (id, payload) => [id, ...uleb(payload.length), ...payload];
+  const nameSection = section(0, [
+    ...name("name"),
+    ...subsection(0, name("tokenkeeper.wasm")), // the module's name
+    ...subsection(1, vec([[0, ...name("_ZN4core3num7flt2dec")], [3, ...name("decode")]])),
+    ...subsection(2, vec([[0, ...vec([[0, ...name("x")]])]])), // local names
+  ]);
+  const withNames = module(typeSection, customSection, nameSection);
+  assert.deepEqual(readFunctionNames(withNames), ["_ZN4core3num7flt2dec", "decode"]);
+  assert.deepEqual(readFunctionNames(everyKind), []);
+  const cut = module(typeSection, section(0, [...name("name"), 1, 9, 1, 0]));
+  assert.throws(() => readFunctionNames(cut), /runs past/);
 });
 
 test("renames imports and exports and leaves every other byte alone", () => {
