@@ -22,7 +22,8 @@ export const KINDS = ["func", "table", "memory", "global", "tag"];
 
 /**
  * Reads the function names of a module's `name` section (its "function names" subsection), as
- * the compiler wrote them: demangled Rust paths. Empty when the module has no such section.
+ * the compiler wrote them: mangled Rust paths such as `_ZN4core3num7flt2dec…`. Empty when the
+ * module has no such section.
  * The package's size gate reads them to check what the module contains (scripts/size-gate.mjs).
  * @param {Uint8Array} bytes the module
  * @returns {string[]}
