@@ -120,6 +120,10 @@ export async function loadPackage(page) {
  * Records the requests `page` makes: `{ method, url, path, origin, at, authorization, body }`, with
  * `at` the time (ms) the request left the browser, as seen from Node on the same clock.
  * Call `await log.settled()` before reading the `authorization` fields.
+ * Node hears of a request late by however long its event loop was busy, so under load the gaps
+ * between `at`s are off by tens of milliseconds. `await entry.sentAt()` is the time the browser
+ * started the request (Playwright's `timing().startTime`, the same wall clock), once it has an
+ * answer; `at` if the browser gave none.
  */
 export function recordRequests(page) {
   const log = [];
@@ -134,6 +138,11 @@ export function recordRequests(page) {
       at: Date.now(),
       authorization: null,
       body: request.postData(),
+      sentAt: async () => {
+        await request.response().catch(() => null);
+        const { startTime } = request.timing();
+        return startTime > 0 ? startTime : entry.at;
+      },
     };
     log.push(entry);
     pending.push(
