@@ -61,11 +61,12 @@ test-native:
 test-wasm: test-chrome test-firefox test-webkit test-node
 
 # The package's wasm core (the `Core` class the JavaScript driver feeds) in Node: a login from
-# start to settlement, and arguments of every wrong type, without a crash; and the renaming of
-# the module's imports and exports that the package build does (scripts/wasm-names.mjs).
+# start to settlement, and arguments of every wrong type, without a crash; the renaming of
+# the module's imports and exports that the package build does (scripts/wasm-names.mjs); and the
+# WebKit suites' retrying runner (scripts/wasm-test-runner-retry.sh).
 test-core: build
 	node tests/core-smoke.mjs
-	node --test tests/wasm-names.test.mjs
+	node --test tests/wasm-names.test.mjs tests/wasm-test-runner-retry.test.mjs
 
 # The real Python auth backends (tests/backends/: simplejwt, flask-jwt-extended, fastapi-users)
 # over raw HTTP, as their docs say they behave; tests/e2e/backends.test.mjs drives the SDK at them.

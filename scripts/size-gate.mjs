@@ -28,7 +28,13 @@ const FORBIDDEN = [
   [/flt2dec|dec2flt/, "float formatting or parsing"],
   [/serde_json/, "serde_json"],
 ];
-const sourceModule = readFileSync(join(root, "pkg", ".source-module"), "utf8").trim();
+let sourceModule;
+try {
+  sourceModule = readFileSync(join(root, "pkg", ".source-module"), "utf8").trim();
+} catch {
+  console.error("size-gate: pkg/.source-module is missing (a package from an older build): rebuild with make build");
+  process.exit(1);
+}
 const functionNames = readFunctionNames(readFileSync(sourceModule));
 if (functionNames.length === 0) {
   console.error(`size-gate: ${sourceModule} has no function names to check; rebuild with make build`);
