@@ -85,8 +85,9 @@ test-firefox: server
 
 # WebKit: WebKitGTK's driver in Safari's place. This is the `cargo test` that `wasm-pack test
 # --headless --safari` runs, with one change: the runner is scripts/wasm-test-runner-retry.sh,
-# which runs a suite once more when the browser never started it (WebKitWebDriver, under load,
-# sometimes never answers a new session; a suite that ran keeps its verdict). The runner takes
+# which runs a suite that failed once more and says so (WebKitWebDriver sometimes never answers
+# a new session, and WebKitGTK's JavaScriptCore sometimes traps in code that passes in the other
+# engines; a failure of the code fails twice). The runner takes
 # the first driver variable it finds in the order GECKODRIVER, SAFARIDRIVER, CHROMEDRIVER, so the
 # other two are unset. Its 20 s default per suite is raised: under load, WebKit's start has
 # stalled for ~60 s (2 runs in 17); and the driver gets 30 s, not 5, to open its port.
